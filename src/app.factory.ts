@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { AppModule } from './app.module';
+import type { Config } from './config/config';
+import { NestLogger, type Logger } from './observability/logger';
+import { RequestValidator } from './openapi/request-validator';
+import { loadSpec } from './openapi/spec';
+import { sendProblem } from './problem/problem.filter';
+import { createWriteAccess } from './security/write-access';
+
+/**
+ * Builds the application: Fastify with the body limit, write access and request validation as hooks that run
+ * before any Nest handler, Swagger UI at /ui, and every error as a problem document.
+ */
+export async function createApp(config: Config, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimit, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(config, logger), adapter, {
+    logger: new NestLogger(logger),
+    abortOnError: false,
+  });
+  app.enableShutdownHooks();
+  const fastify = app.getHttpAdapter().getInstance();
+  const { document } = loadSpec();
+  const validator = new RequestValidator(document);
+  const checkWrite = createWriteAccess(config);
+
+  // Before the body is read: a refused write costs nothing.
+  fastify.addHook('onRequest', async (request) => {
+    checkWrite(request.method, request.headers.authorization);
+  });
+  fastify.addHook('preValidation', async (request) => {
+    const route = request.routeOptions.url;
+    if (route !== undefined) validator.validate(request.method, route, request);
+  });
+  fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply, logger));
+
+  await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(fastifySwaggerUi, { routePrefix: '/ui' });
+  await app.init();
+  return app;
+}

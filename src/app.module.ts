@@ -1,0 +1,37 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CONFIG, type Config } from './config/config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { LOGGER, type Logger } from './observability/logger';
+import { OpenApiModule } from './openapi/openapi.module';
+import { ProblemFilter } from './problem/problem.filter';
+import { TargetsModule } from './targets/targets.module';
+
+/** The validated configuration and the logger, available everywhere. */
+@Global()
+@Module({})
+class CoreModule {
+  static with(config: Config, logger: Logger): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+      ],
+      exports: [CONFIG, LOGGER],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static with(config: Config, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.with(config, logger), DatabaseModule, HealthModule, MetricsModule, OpenApiModule, TargetsModule],
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+    };
+  }
+}

@@ -1,0 +1,133 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import { parseCidr } from '../security/cidr';
+
+/** CIDRs that target URLs may never resolve into: link-local and cloud metadata addresses. */
+export const DEFAULT_DENY_CIDRS = [
+  '0.0.0.0/8',
+  '169.254.0.0/16',
+  '100.100.100.200/32',
+  'fe80::/10',
+  'fd00:ec2::254/128',
+].join(',');
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+function parseBytes(text: string): number | undefined {
+  const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * BYTE_UNITS[(match[2] ?? 'b').toLowerCase()];
+}
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535')
+    .default(fallback);
+
+const list = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const schema = z.object({
+  PORT: port(8080),
+  HOST: z
+    .string()
+    .default('127.0.0.1')
+    .refine((host) => host === 'localhost' || isIP(host) !== 0, 'must be an IP address or localhost'),
+  DATABASE_URL: z
+    .string()
+    .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  EMBEDDED_DB_PORT: port(0),
+  DB_POOL_SIZE: z.coerce.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(10),
+  TARGETS_FILE: z.string().min(1).optional(),
+  API_TOKENS: list
+    .default([])
+    .refine((tokens) => tokens.every((token) => token.length >= 16), 'each token must be at least 16 characters'),
+  TARGET_DENY_CIDRS: list.default(DEFAULT_DENY_CIDRS.split(",")).superRefine((cidrs, ctx) => {
+    for (const cidr of cidrs) {
+      if (!parseCidr(cidr)) ctx.addIssue({ code: 'custom', message: `"${cidr}" is not a CIDR such as 10.0.0.0/8` });
+    }
+  }),
+  BODY_LIMIT: z
+    .string()
+    .default('1mb')
+    .transform((text, ctx) => {
+      const bytes = parseBytes(text);
+      if (bytes === undefined || bytes < 1024) {
+        ctx.addIssue({ code: 'custom', message: 'must be a size of at least 1kb, such as 512kb or 2mb' });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** True when HOST only accepts connections from this machine. */
+  hostIsLoopback: boolean;
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedDbPort: number;
+  dbPoolSize: number;
+  targetsFile?: string;
+  apiTokens: string[];
+  targetDenyCidrs: string[];
+  bodyLimit: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  return ipaddr.process(host).range() === 'loopback';
+}
+
+/** Reads the configuration from environment variables; every problem is one readable line. */
+export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
+  // An empty variable means "not set", as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const shown = name === 'API_TOKENS' || name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    return { ok: false, problems };
+  }
+  const c = parsed.data;
+  return {
+    ok: true,
+    config: {
+      port: c.PORT,
+      host: c.HOST,
+      hostIsLoopback: isLoopback(c.HOST),
+      databaseUrl: c.DATABASE_URL,
+      dataDir: c.DATA_DIR,
+      embeddedDbPort: c.EMBEDDED_DB_PORT,
+      dbPoolSize: c.DB_POOL_SIZE,
+      targetsFile: c.TARGETS_FILE,
+      apiTokens: c.API_TOKENS,
+      targetDenyCidrs: c.TARGET_DENY_CIDRS,
+      bodyLimit: c.BODY_LIMIT,
+      logLevel: c.LOG_LEVEL,
+    },
+  };
+}
+
+/** Nest injection token for the validated Config. */
+export const CONFIG = Symbol('CONFIG');

@@ -1,0 +1,38 @@
+import { DataSource } from 'typeorm';
+import { CreateTargets1764000000000 } from './migrations/1764000000000-create-targets';
+
+/** Every migration, oldest first. The schema changes only through these. */
+export const MIGRATIONS = [CreateTargets1764000000000];
+
+export function createDataSource(url: string, poolSize: number): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+    extra: {
+      max: poolSize,
+      application_name: 'vitals',
+      // Fail fast while the server is away so callers get a 503 instead of a hung request.
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 30000,
+      idleTimeoutMillis: 30000,
+    },
+  });
+}
+
+/** Runs pending migrations under an advisory lock, so several Vitals processes can start at once. */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock(hashtext('vitals.migrations'))`);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock(hashtext('vitals.migrations'))`).catch(() => undefined);
+    await runner.release();
+  }
+}

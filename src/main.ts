@@ -1,0 +1,24 @@
+import { loadConfig } from './config/config';
+import { createApp } from './app.factory';
+import { createLogger } from './observability/logger';
+
+async function main(): Promise<void> {
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    for (const line of loaded.problems) process.stderr.write(`vitals: configuration: ${line}\n`);
+    process.exit(2);
+  }
+  const { config } = loaded;
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, logger);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info(`Vitals is listening on ${base}; Swagger UI at ${base}/ui`, { port });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`vitals: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { FieldError } from '../problem/problem';
+import { ProblemException } from '../problem/problem';
+import { anchored, createAjv } from './schema-compiler';
+import { listOperations, resolveRef, toRouterPath, type OpenApiDocument, type OpenApiParameter } from './spec';
+
+interface CompiledOperation {
+  operationId: string;
+  params?: ValidateFunction;
+  query?: ValidateFunction;
+  body?: ValidateFunction;
+  bodyRequired: boolean;
+}
+
+export interface IncomingRequest {
+  params: unknown;
+  query: unknown;
+  body: unknown;
+}
+
+/** Turns one Ajv error into `{path, message}` naming the field, e.g. `body.interval`. */
+function toFieldError(location: string, error: ErrorObject): FieldError {
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = error.params as Record<string, unknown>;
+  let message = error.message ?? 'is invalid';
+  if (error.keyword === 'required') {
+    segments.push(String(params.missingProperty));
+    message = 'is required';
+  } else if (error.keyword === 'additionalProperties') {
+    segments.push(String(params.additionalProperty));
+    message = 'is not a known field';
+  } else if (error.keyword === 'propertyNames' || params.propertyName !== undefined) {
+    if (params.propertyName !== undefined) segments.push(String(params.propertyName));
+    message = `is not an allowed name: ${message}`;
+  } else if (error.keyword === 'enum') {
+    message = `must be one of ${(params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`;
+  }
+  return { path: [location, ...segments].join('.'), message };
+}
+
+function collect(location: string, validate: ValidateFunction | undefined, value: unknown, into: FieldError[]): void {
+  if (!validate || validate(value)) return;
+  for (const error of validate.errors ?? []) {
+    // `propertyNames` reports the name twice (once per failing keyword inside it); keep the readable one.
+    if (error.keyword === 'propertyNames' && error.params && !('propertyName' in error.params)) continue;
+    const field = toFieldError(location, error);
+    if (!into.some((seen) => seen.path === field.path && seen.message === field.message)) into.push(field);
+  }
+}
+
+/**
+ * Validates each request against its operation in `openapi.yaml` before any handler runs. Query and path
+ * values are coerced to their declared types in place (`limit=5` becomes the number 5); defaults are filled.
+ */
+export class RequestValidator {
+  private readonly operations = new Map<string, CompiledOperation>();
+
+  constructor(document: OpenApiDocument) {
+    const loose = createAjv(document, { coerce: true });
+    const exact = createAjv(document, { coerce: false });
+    for (const { path, method, operation, pathItem } of listOperations(document)) {
+      const parameters = [...(pathItem.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) =>
+        resolveRef<OpenApiParameter>(document, parameter),
+      );
+      const objectSchema = (location: 'path' | 'query', closed: boolean) => {
+        const own = parameters.filter((parameter) => parameter.in === location);
+        if (own.length === 0 && !closed) return undefined;
+        return loose.compile(
+          anchored({
+            type: 'object',
+            properties: Object.fromEntries(own.map((parameter) => [parameter.name, parameter.schema])),
+            required: own.filter((parameter) => parameter.required || location === 'path').map((parameter) => parameter.name),
+            additionalProperties: !closed,
+          }),
+        );
+      };
+      const body = operation.requestBody?.content['application/json']?.schema;
+      this.operations.set(`${method.toUpperCase()} ${toRouterPath(path)}`, {
+        operationId: operation.operationId,
+        params: objectSchema('path', false),
+        // Unknown query parameters are refused: a typo such as `?knd=http` must not silently list everything.
+        query: objectSchema('query', true),
+        body: body ? exact.compile(anchored(body)) : undefined,
+        bodyRequired: operation.requestBody?.required ?? false,
+      });
+    }
+  }
+
+  /** The operation behind a route, or undefined for routes the document does not describe. */
+  operationId(method: string, routeUrl: string): string | undefined {
+    return this.operations.get(`${method} ${routeUrl}`)?.operationId;
+  }
+
+  /** Throws a 400 problem listing every offending field. */
+  validate(method: string, routeUrl: string, request: IncomingRequest): void {
+    const operation = this.operations.get(`${method} ${routeUrl}`);
+    if (!operation) return;
+    const errors: FieldError[] = [];
+    collect('path', operation.params, request.params, errors);
+    collect('query', operation.query, request.query ?? {}, errors);
+    if (request.body === undefined || request.body === null) {
+      if (operation.bodyRequired) errors.push({ path: 'body', message: 'is required (a JSON object)' });
+    } else {
+      collect('body', operation.body, request.body, errors);
+    }
+    if (errors.length > 0) {
+      const summary = errors.map((error) => `${error.path} ${error.message}`).join('; ');
+      throw ProblemException.of('validation', `The request is invalid: ${summary}`, errors);
+    }
+  }
+}

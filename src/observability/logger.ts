@@ -3,13 +3,13 @@ import winston from 'winston';
 
 export type Logger = winston.Logger;
 
-/** JSON lines on stdout, one object per event. */
-export function createLogger(level: string): Logger {
+/** JSON lines, one object per event, to stdout unless another stream is given. */
+export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
   return winston.createLogger({
     level,
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     defaultMeta: { service: 'vitals' },
-    transports: [new winston.transports.Console()],
+    transports: [new winston.transports.Stream({ stream: destination })],
   });
 }
 

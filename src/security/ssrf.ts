@@ -6,6 +6,9 @@ const LOOKUP_TIMEOUT_MS = 2000;
 
 export type Resolver = (host: string) => Promise<string[]>;
 
+/** Injection token for the DNS resolver the SSRF check uses (tests supply their own). */
+export const RESOLVER = Symbol('RESOLVER');
+
 export const systemResolver: Resolver = async (host) => {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string[]>((resolve) => {

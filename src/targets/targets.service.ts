@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config';
 import { ProblemException } from '../problem/problem';
-import { systemResolver, type Resolver } from '../security/ssrf';
+import { RESOLVER, type Resolver } from '../security/ssrf';
 import { decodeCursor, encodeCursor } from './cursor';
 import { toTarget, type Target, type TargetCreate, type TargetKind, type TargetPage, type TargetPatch, type TargetRow } from './target';
 import { resolveTarget, type RuleContext } from './target-rules';
@@ -14,9 +14,6 @@ export interface ListTargetsQuery {
   limit?: number;
   cursor?: string;
 }
-
-/** Injection token for the DNS resolver used by the SSRF check (tests replace it). */
-export const RESOLVER = Symbol('RESOLVER');
 
 export function isUniqueViolation(error: unknown): boolean {
   const { code, driverError } = (error ?? {}) as { code?: string; driverError?: { code?: string } };

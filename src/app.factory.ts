@@ -22,7 +22,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     logger: new NestLogger(logger),
     abortOnError: false,
   });
-  app.enableShutdownHooks();
   const fastify = app.getHttpAdapter().getInstance();
   const { document } = loadSpec();
   const validator = new RequestValidator(document);

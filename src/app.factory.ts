@@ -16,7 +16,11 @@ import { createWriteAccess } from './security/write-access';
  * before any Nest handler, and Swagger UI at /ui. Errors from hooks and handlers alike reach Nest's exception
  * filters (Nest installs Fastify's error handler), so every error leaves as a problem document.
  */
-export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: Config,
+  logger: Logger,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimit, trustProxy: false });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(config, logger, options), adapter, {
     logger: new NestLogger(logger),

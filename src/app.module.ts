@@ -39,7 +39,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.with(config, logger, options),         DatabaseModule,
+        CoreModule.with(config, logger, options),
+        DatabaseModule,
         HealthModule,
         MetricsModule,
         OpenApiModule,

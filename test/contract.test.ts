@@ -51,7 +51,8 @@ describe('openapi.yaml and the routes', () => {
     const ids = listOperations(document).map(({ operation }) => operation.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     for (const { path, operation } of listOperations(document)) {
-      if (path.startsWith('/api/')) expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['400', '503']));
+      if (path.startsWith('/api/'))
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['400', '503']));
     }
   });
 
@@ -81,9 +82,14 @@ describe('generated types', () => {
   it('src/generated/openapi.ts is what openapi-typescript makes of openapi.yaml today', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'vitals-types-')), 'openapi.ts');
     const root = resolve(__dirname, '..');
-    execFileSync(process.execPath, [join(root, 'node_modules/openapi-typescript/bin/cli.js'), 'openapi.yaml', '-o', out], { cwd: root, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/openapi-typescript/bin/cli.js'), 'openapi.yaml', '-o', out],
+      { cwd: root, stdio: 'pipe' },
+    );
     const fresh = readFileSync(out, 'utf8');
     const committed = readFileSync(join(root, 'src/generated/openapi.ts'), 'utf8');
-    if (fresh !== committed) throw new Error('src/generated/openapi.ts is stale: run `npm run generate:types` and commit the result');
+    if (fresh !== committed)
+      throw new Error('src/generated/openapi.ts is stale: run `npm run generate:types` and commit the result');
   });
 });

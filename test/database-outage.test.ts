@@ -25,7 +25,9 @@ afterAll(async () => {
 });
 
 const isProblem503 = (response: { status: number; headers: Record<string, string>; body: { status?: number } }) =>
-  response.status === 503 && /^application\/problem\+json/.test(response.headers['content-type']) && response.body.status === 503;
+  response.status === 503 &&
+  /^application\/problem\+json/.test(response.headers['content-type']) &&
+  response.body.status === 503;
 
 describe('the database going away and coming back', () => {
   it('answers 503 problems while it is gone, stays alive, and recovers by itself', async () => {

@@ -10,7 +10,13 @@ beforeAll(() => {
 
 describe('start-up configuration', () => {
   it('stops with a non-zero exit and one readable line per bad value', async () => {
-    const { output, exited } = spawnVitals({ PORT: 'eighty', HOST: 'example.com', TARGET_DENY_CIDRS: '10.0.0.0/8,nonsense', BODY_LIMIT: 'huge', DATABASE_URL: 'mysql://x' });
+    const { output, exited } = spawnVitals({
+      PORT: 'eighty',
+      HOST: 'example.com',
+      TARGET_DENY_CIDRS: '10.0.0.0/8,nonsense',
+      BODY_LIMIT: 'huge',
+      DATABASE_URL: 'mysql://x',
+    });
     expect(await exited).toBe(2);
     const lines = output().trim().split('\n');
     expect(lines).toEqual([

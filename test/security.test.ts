@@ -35,7 +35,9 @@ describe('write access with API_TOKENS', () => {
     expect(wrong.status).toBe(401);
     const basic = await api.post('/api/v1/targets', target('auth-basic'), { authorization: `Basic ${TEST_TOKEN}` });
     expect(basic.status).toBe(401);
-    expect((await api.post('/api/v1/targets', target('auth-first'), { authorization: `Bearer ${TEST_TOKEN}` })).status).toBe(201);
+    expect(
+      (await api.post('/api/v1/targets', target('auth-first'), { authorization: `Bearer ${TEST_TOKEN}` })).status,
+    ).toBe(201);
     const created = await api.post('/api/v1/targets', target('auth-second'), { authorization: `bearer ${second}` });
     expect(created.status).toBe(201);
     expect((await api.delete(`/api/v1/targets/${created.body.id}`)).status).toBe(401);

@@ -62,7 +62,9 @@ describe('TARGETS_FILE', () => {
     expect(patch.status).toBe(409);
     expect(patch.body.detail).toMatch(/declared in TARGETS_FILE/);
     expect((await api.delete(`/api/v1/targets/${web.id}`)).status).toBe(409);
-    expect((await api.post('/api/v1/targets', { name: 'web', kind: 'http', url: 'http://127.0.0.1:9/' })).status).toBe(409);
+    expect((await api.post('/api/v1/targets', { name: 'web', kind: 'http', url: 'http://127.0.0.1:9/' })).status).toBe(
+      409,
+    );
   });
 
   it('applies edits when the file changes: upserts by name and removes what left the file', async () => {
@@ -94,15 +96,31 @@ targets:
   it.each([
     ['broken YAML', 'targets:\n  - name: [unclosed\n', /YAML/],
     ['a schema error', 'targets:\n  - name: x\n    kind: ping\n    url: http://127.0.0.1:9/\n', /targets\[0\]\.kind/],
-    ['a rule error', 'targets:\n  - name: x\n    kind: http\n    url: http://127.0.0.1:9/\n    interval: 5s\n    timeout: 9s\n', /targets\[0\]\.timeout/],
-    ['a denied URL', 'targets:\n  - name: x\n    kind: http\n    url: http://169.254.169.254/\n', /targets\[0\]\.url.*TARGET_DENY_CIDRS/],
-    ['a duplicate name', 'targets:\n  - {name: x, kind: http, url: "http://127.0.0.1:9/"}\n  - {name: x, kind: http, url: "http://127.0.0.1:9/"}\n', /more than once/],
+    [
+      'a rule error',
+      'targets:\n  - name: x\n    kind: http\n    url: http://127.0.0.1:9/\n    interval: 5s\n    timeout: 9s\n',
+      /targets\[0\]\.timeout/,
+    ],
+    [
+      'a denied URL',
+      'targets:\n  - name: x\n    kind: http\n    url: http://169.254.169.254/\n',
+      /targets\[0\]\.url.*TARGET_DENY_CIDRS/,
+    ],
+    [
+      'a duplicate name',
+      'targets:\n  - {name: x, kind: http, url: "http://127.0.0.1:9/"}\n  - {name: x, kind: http, url: "http://127.0.0.1:9/"}\n',
+      /more than once/,
+    ],
     ['the wrong shape', 'targets: 3\n', /list of targets/],
   ])('reports %s clearly and changes nothing', async (_what, text, reason) => {
     const before = (await api.get('/api/v1/targets?limit=1000')).body.items;
     const logged = vitals.logs.length;
     await writeTargets(text);
-    await eventually(() => vitals.logs.slice(logged).some((line) => /TARGETS_FILE is invalid/.test(String(line.message))), 10000, 'the error log');
+    await eventually(
+      () => vitals.logs.slice(logged).some((line) => /TARGETS_FILE is invalid/.test(String(line.message))),
+      10000,
+      'the error log',
+    );
     const line = vitals.logs.slice(logged).find((entry) => /TARGETS_FILE is invalid/.test(String(entry.message)))!;
     expect(line.level).toBe('error');
     expect(String(line.message)).toMatch(reason);
@@ -112,6 +130,8 @@ targets:
   it('removes every file target when the file lists none', async () => {
     await writeTargets('targets: []\n');
     await eventually(async () => (await names()).length === 0, 10000, 'the file targets to go');
-    expect((await api.get('/api/v1/targets?limit=1000')).body.items.map((item: { name: string }) => item.name)).toEqual(['from-api']);
+    expect((await api.get('/api/v1/targets?limit=1000')).body.items.map((item: { name: string }) => item.name)).toEqual(
+      ['from-api'],
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { Database } from '../src/database/database.service';
 import { apiClient } from './support/client';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { AUTH, startTestApp, type TestApp } from './support/app';
@@ -10,9 +11,14 @@ const metadataHost = 'metadata.internal.test';
 
 beforeAll(async () => {
   db = await createTestDatabase('targets_e2e');
-  vitals = await startTestApp(db.url, {}, {
-    resolver: async (host) => (host === metadataHost ? ['169.254.169.254'] : host === 'localhost' ? ['127.0.0.1'] : []),
-  });
+  vitals = await startTestApp(
+    db.url,
+    {},
+    {
+      resolver: async (host) =>
+        host === metadataHost ? ['169.254.169.254'] : host === 'localhost' ? ['127.0.0.1'] : [],
+    },
+  );
   api = apiClient(vitals.app, AUTH);
 });
 
@@ -96,12 +102,21 @@ describe('targets API', () => {
   });
 
   it('refuses URLs that point into the SSRF deny list, by address or by name', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data', `http://${metadataHost}/`, 'http://[fe80::1]/', 'http://[::ffff:169.254.169.254]/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      `http://${metadataHost}/`,
+      'http://[fe80::1]/',
+      'http://[::ffff:169.254.169.254]/',
+    ]) {
       const response = await api.post('/api/v1/targets', http('ssrf', { url }));
       expect(response.status).toBe(400);
-      expect(response.body.errors).toEqual([{ path: 'body.url', message: expect.stringContaining('TARGET_DENY_CIDRS') }]);
+      expect(response.body.errors).toEqual([
+        { path: 'body.url', message: expect.stringContaining('TARGET_DENY_CIDRS') },
+      ]);
     }
-    expect((await api.post('/api/v1/targets', http('loopback-allowed', { url: 'http://localhost:8080/health' }))).status).toBe(201);
+    expect(
+      (await api.post('/api/v1/targets', http('loopback-allowed', { url: 'http://localhost:8080/health' }))).status,
+    ).toBe(201);
   });
 
   it('answers 404 for an unknown id and 400 for a malformed one', async () => {
@@ -111,18 +126,32 @@ describe('targets API', () => {
     const malformed = await api.get('/api/v1/targets/not-a-uuid');
     expect(malformed.status).toBe(400);
     expect(malformed.body.errors[0].path).toBe('path.id');
-    expect((await api.patch('/api/v1/targets/00000000-0000-4000-8000-000000000000', { enabled: false })).status).toBe(404);
+    expect((await api.patch('/api/v1/targets/00000000-0000-4000-8000-000000000000', { enabled: false })).status).toBe(
+      404,
+    );
     expect((await api.delete('/api/v1/targets/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
   it('PATCH changes only the fields sent and can clear optional ones', async () => {
     const created = await api.post(
       '/api/v1/targets',
-      http('patch-me', { interval: '1m', timeout: '20s', labels: { a: '1' }, bodyMatch: { contains: 'ok' }, expectedStatus: [200, 204] }),
+      http('patch-me', {
+        interval: '1m',
+        timeout: '20s',
+        labels: { a: '1' },
+        bodyMatch: { contains: 'ok' },
+        expectedStatus: [200, 204],
+      }),
     );
     const patched = await api.patch(`/api/v1/targets/${created.body.id}`, { enabled: false, bodyMatch: null });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ enabled: false, interval: '1m', timeout: '20s', labels: { a: '1' }, expectedStatus: [200, 204] });
+    expect(patched.body).toMatchObject({
+      enabled: false,
+      interval: '1m',
+      timeout: '20s',
+      labels: { a: '1' },
+      expectedStatus: [200, 204],
+    });
     expect(patched.body.bodyMatch).toBeUndefined();
     expect(Date.parse(patched.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
     const shorter = await api.patch(`/api/v1/targets/${created.body.id}`, { interval: '10s' });
@@ -147,16 +176,24 @@ describe('targets API', () => {
   it('never shows a URL password or a credential header back, and keeps them when echoed', async () => {
     const created = await api.post(
       '/api/v1/targets',
-      http('secret', { url: 'https://user:hunter2@example.com/metrics', headers: { Authorization: 'Bearer s3cr3t', 'X-Team': 'core' } }),
+      http('secret', {
+        url: 'https://user:hunter2@example.com/metrics',
+        headers: { Authorization: 'Bearer s3cr3t', 'X-Team': 'core' },
+      }),
     );
     expect(created.status).toBe(201);
     expect(JSON.stringify(created.body)).not.toMatch(/hunter2|s3cr3t/);
     expect(created.body.headers).toEqual({ Authorization: '<redacted>', 'X-Team': 'core' });
-    const echoed = await api.patch(`/api/v1/targets/${created.body.id}`, { url: created.body.url, headers: created.body.headers });
+    const echoed = await api.patch(`/api/v1/targets/${created.body.id}`, {
+      url: created.body.url,
+      headers: created.body.headers,
+    });
     expect(echoed.status).toBe(200);
     const stored = await vitals.app
-      .get(require('../src/database/database.service').Database)
-      .query(`SELECT url, headers FROM targets WHERE id = $1`, [created.body.id]);
+      .get(Database)
+      .query<{ url: string; headers: Record<string, string> }>(`SELECT url, headers FROM targets WHERE id = $1`, [
+        created.body.id,
+      ]);
     expect(stored[0].url).toBe('https://user:hunter2@example.com/metrics');
     expect(stored[0].headers.Authorization).toBe('Bearer s3cr3t');
   });
@@ -180,9 +217,8 @@ describe('listing targets', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: { items: Array<{ name: string }>; nextCursor: string | null } } = await api.get(
-        `/api/v1/targets?label=env:prod&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
+      const page: { status: number; body: { items: Array<{ name: string }>; nextCursor: string | null } } =
+        await api.get(`/api/v1/targets?label=env:prod&limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       expect(page.status).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(7);
       seen.push(...page.body.items.map((item) => item.name));
@@ -196,7 +232,12 @@ describe('listing targets', () => {
     const response = await api.get('/api/v1/targets?kind=http&enabled=true&label=team:core&label=env:prod');
     expect(response.status).toBe(200);
     // Even i below 10, not a multiple of 5: 2, 4, 6, 8.
-    expect(response.body.items.map((item: { name: string }) => item.name)).toEqual(['list-02', 'list-04', 'list-06', 'list-08']);
+    expect(response.body.items.map((item: { name: string }) => item.name)).toEqual([
+      'list-02',
+      'list-04',
+      'list-06',
+      'list-08',
+    ]);
     const colon = await api.get('/api/v1/targets?label=note:a:b&limit=1000');
     expect(colon.body.items).toHaveLength(25);
   });
@@ -216,5 +257,22 @@ describe('listing targets', () => {
       expect(response.status).toBe(400);
       expect(response.body.errors.map((error: { path: string }) => error.path)).toContain(path);
     }
+  });
+});
+
+describe('strings PostgreSQL cannot store', () => {
+  it.each([
+    ['a NUL in a label value', { labels: { team: 'a\u0000b' } }, 'body.labels.team'],
+    ['an unpaired surrogate in a body match', { bodyMatch: { contains: '\ud800' } }, 'body.bodyMatch.contains'],
+  ])('refuses %s with 400 naming the field', async (_what, extra, path) => {
+    const response = await api.post('/api/v1/targets', http('unstorable', extra));
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((error: { path: string }) => error.path)).toContain(path);
+  });
+
+  it('refuses them in query parameters too', async () => {
+    const response = await api.get('/api/v1/targets?label=team:%00');
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].path).toBe('query.label.0');
   });
 });

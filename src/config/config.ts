@@ -28,14 +28,12 @@ const port = (fallback: number) =>
     .max(65535, 'must be between 0 and 65535')
     .default(fallback);
 
-const list = z
-  .string()
-  .transform((text) =>
-    text
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
+const list = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
 
 const schema = z.object({
   PORT: port(8080),
@@ -49,12 +47,12 @@ const schema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_DB_PORT: port(0),
-  DB_POOL_SIZE: z.coerce.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(10),
+  DB_POOL_SIZE: z.coerce.number().int().min(2, 'must be at least 2').max(200, 'must be at most 200').default(10),
   TARGETS_FILE: z.string().min(1).optional(),
   API_TOKENS: list
     .default([])
     .refine((tokens) => tokens.every((token) => token.length >= 16), 'each token must be at least 16 characters'),
-  TARGET_DENY_CIDRS: list.default(DEFAULT_DENY_CIDRS.split(",")).superRefine((cidrs, ctx) => {
+  TARGET_DENY_CIDRS: list.default(DEFAULT_DENY_CIDRS.split(',')).superRefine((cidrs, ctx) => {
     for (const cidr of cidrs) {
       if (!parseCidr(cidr)) ctx.addIssue({ code: 'custom', message: `"${cidr}" is not a CIDR such as 10.0.0.0/8` });
     }

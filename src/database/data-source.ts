@@ -23,7 +23,10 @@ export function createDataSource(url: string, poolSize: number): DataSource {
   });
 }
 
-/** Runs pending migrations under an advisory lock, so several Vitals processes can start at once. */
+/**
+ * Runs pending migrations under an advisory lock, so several Vitals processes can start at once. The lock is held
+ * on a connection of its own, so the pool needs at least two.
+ */
 export async function migrate(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -30,7 +31,6 @@ async function freePort(): Promise<number> {
  * should the process end any other way, with a fast-shutdown signal to the server on `exit`.
  */
 function releaseExitHooks(): void {
-  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
   for (const event of ['exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) {
     exitHook.unhookEvent(event);
   }

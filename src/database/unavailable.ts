@@ -1,6 +1,14 @@
 import { ProblemException } from '../problem/problem';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 // SQLSTATE class 08 (connection exception) and 57P0x (server shutting down or starting up).
 const SQLSTATE = /^(08...|57P0[1-4])$/;
 const MESSAGES = [

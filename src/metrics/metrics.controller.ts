@@ -2,7 +2,6 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-
 // One registry per application instance, so several instances in one process (tests) do not collide.
 export function createRegistry(): Registry {
   const registry = new Registry();

@@ -52,6 +52,25 @@ function collect(location: string, validate: ValidateFunction | undefined, value
 }
 
 /**
+ * PostgreSQL's text and jsonb cannot hold NUL characters or unpaired UTF-16 surrogates (`\ud800` in JSON), so
+ * such strings are refused here, naming the field, rather than failing in the database.
+ */
+function collectUnstorable(location: string, value: unknown, into: FieldError[]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0') || !value.isWellFormed()) {
+      into.push({ path: location, message: 'must not contain NUL characters or unpaired surrogates' });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => collectUnstorable(`${location}.${index}`, item, into));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      collectUnstorable(`${location}.${key}`, key, into);
+      collectUnstorable(`${location}.${key}`, item, into);
+    }
+  }
+}
+
+/**
  * Validates each request against its operation in `openapi.yaml` before any handler runs. Query and path
  * values are coerced to their declared types in place (`limit=5` becomes the number 5); defaults are filled.
  */
@@ -72,7 +91,9 @@ export class RequestValidator {
           anchored({
             type: 'object',
             properties: Object.fromEntries(own.map((parameter) => [parameter.name, parameter.schema])),
-            required: own.filter((parameter) => parameter.required || location === 'path').map((parameter) => parameter.name),
+            required: own
+              .filter((parameter) => parameter.required || location === 'path')
+              .map((parameter) => parameter.name),
             additionalProperties: !closed,
           }),
         );
@@ -106,6 +127,9 @@ export class RequestValidator {
     } else {
       collect('body', operation.body, request.body, errors);
     }
+    collectUnstorable('path', request.params, errors);
+    collectUnstorable('query', request.query, errors);
+    collectUnstorable('body', request.body, errors);
     if (errors.length > 0) {
       const summary = errors.map((error) => `${error.path} ${error.message}`).join('; ');
       throw ProblemException.of('validation', `The request is invalid: ${summary}`, errors);

@@ -49,7 +49,9 @@ export function resolveRef<T>(document: OpenApiDocument, value: T | { $ref: stri
 }
 
 /** Every operation with its path template (`/api/v1/targets/{id}`) and lower-case method. */
-export function listOperations(document: OpenApiDocument): Array<{ path: string; method: string; operation: OpenApiOperation; pathItem: OpenApiPathItem }> {
+export function listOperations(
+  document: OpenApiDocument,
+): Array<{ path: string; method: string; operation: OpenApiOperation; pathItem: OpenApiPathItem }> {
   return Object.entries(document.paths).flatMap(([path, pathItem]) =>
     HTTP_METHODS.filter((method) => pathItem[method]).map((method) => ({
       path,

@@ -41,6 +41,7 @@ export function toProblem(error: unknown): Mapped {
       unexpected: false,
     };
   }
-  if (error instanceof HttpException) return { problem: fromHttpException(error), unexpected: error.getStatus() >= 500 };
+  if (error instanceof HttpException)
+    return { problem: fromHttpException(error), unexpected: error.getStatus() >= 500 };
   return { problem: problem('internal', 'An unexpected error occurred; it has been logged.'), unexpected: true };
 }

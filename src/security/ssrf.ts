@@ -26,7 +26,11 @@ export const systemResolver: Resolver = async (host) => {
  * Why `url` may not be a target, or undefined when it may. A name that does not resolve (yet) is allowed here:
  * the checker applies the same rule to the addresses it actually connects to.
  */
-export async function denyReason(url: string, denyCidrs: readonly string[], resolve: Resolver): Promise<string | undefined> {
+export async function denyReason(
+  url: string,
+  denyCidrs: readonly string[],
+  resolve: Resolver,
+): Promise<string | undefined> {
   let host: string;
   try {
     host = new URL(url).hostname;

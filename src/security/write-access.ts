@@ -30,7 +30,10 @@ export function createWriteAccess(options: WriteAccessOptions): (method: string,
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) {
-      throw ProblemException.of('unauthorized', 'Writes need an "Authorization: Bearer <token>" header with one of API_TOKENS.');
+      throw ProblemException.of(
+        'unauthorized',
+        'Writes need an "Authorization: Bearer <token>" header with one of API_TOKENS.',
+      );
     }
     const presented = digest(match[1]);
     let accepted = false;

@@ -29,7 +29,8 @@ export async function resolveTarget(
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) => errors.push({ path: `${context.location}.${field}`, message });
 
-  const intervalMs = input.interval !== undefined ? parseDuration(input.interval) : (stored?.interval_ms ?? DEFAULT_INTERVAL_MS);
+  const intervalMs =
+    input.interval !== undefined ? parseDuration(input.interval) : (stored?.interval_ms ?? DEFAULT_INTERVAL_MS);
   if (intervalMs === undefined || intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS) {
     fail('interval', `must be between ${formatDuration(MIN_INTERVAL_MS)} and ${formatDuration(MAX_INTERVAL_MS)}`);
   }
@@ -41,7 +42,10 @@ export async function resolveTarget(
     fail('timeout', 'must be at least 1ms');
   } else if (intervalMs !== undefined && timeoutMs > intervalMs) {
     const field = input.timeout !== undefined || input.interval === undefined ? 'timeout' : 'interval';
-    fail(field, `the timeout (${formatDuration(timeoutMs)}) must not exceed the interval (${formatDuration(intervalMs)})`);
+    fail(
+      field,
+      `the timeout (${formatDuration(timeoutMs)}) must not exceed the interval (${formatDuration(intervalMs)})`,
+    );
   }
 
   for (const name of Object.keys(input.labels ?? {})) {
@@ -111,8 +115,14 @@ function keepStoredPassword(url: string, storedUrl: string | undefined): string 
 }
 
 /** Header values echoed back redacted keep their stored value. */
-function keepStoredHeaders(headers: Record<string, string>, stored: Record<string, string> | undefined): Record<string, string> {
+function keepStoredHeaders(
+  headers: Record<string, string>,
+  stored: Record<string, string> | undefined,
+): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, value === REDACTED && stored?.[name] !== undefined ? stored[name] : value]),
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      value === REDACTED && stored?.[name] !== undefined ? stored[name] : value,
+    ]),
   );
 }

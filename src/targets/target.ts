@@ -35,7 +35,8 @@ export type TargetValues = Omit<TargetRow, 'id' | 'origin' | 'created_at' | 'upd
 export const REDACTED = '<redacted>';
 
 // Header names whose values are credentials; shown back as REDACTED.
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$|token|secret|password/i;
+const SECRET_HEADER =
+  /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$|token|secret|password/i;
 
 /** The URL with any password replaced, as shown in the API and in logs. */
 export function redactUrl(url: string): string {
@@ -50,7 +51,9 @@ export function redactUrl(url: string): string {
 }
 
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? REDACTED : value]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? REDACTED : value]),
+  );
 }
 
 /** A stored row as the API shows it: durations as text, secrets redacted. */

@@ -154,7 +154,8 @@ export class TargetsFileService implements OnApplicationBootstrap, OnApplication
         } else if (stored.origin === 'file' && isDeepStrictEqual(pick(stored), values)) {
           counts.unchanged++;
         } else {
-          if (stored.origin === 'api') this.logger.warn('TARGETS_FILE takes over a target created through the API', { name });
+          if (stored.origin === 'api')
+            this.logger.warn('TARGETS_FILE takes over a target created through the API', { name });
           await this.targets.update(stored.id, values, 'file', manager);
           counts.updated++;
         }

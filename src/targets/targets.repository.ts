@@ -61,7 +61,8 @@ export class TargetsRepository {
     };
     if (filter.kind !== undefined) add((p) => `kind = ${p}`, filter.kind);
     if (filter.enabled !== undefined) add((p) => `enabled = ${p}`, filter.enabled);
-    if (filter.labels && Object.keys(filter.labels).length > 0) add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.labels));
+    if (filter.labels && Object.keys(filter.labels).length > 0)
+      add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.labels));
     if (filter.afterName !== undefined) add((p) => `name > ${p}`, filter.afterName);
     parameters.push(filter.limit);
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
@@ -88,7 +89,12 @@ export class TargetsRepository {
   }
 
   /** Replaces every value of target `id`; undefined when it no longer exists. */
-  async update(id: string, values: TargetValues, origin: Origin, manager?: EntityManager): Promise<TargetRow | undefined> {
+  async update(
+    id: string,
+    values: TargetValues,
+    origin: Origin,
+    manager?: EntityManager,
+  ): Promise<TargetRow | undefined> {
     const rows = await this.db.query<[TargetRow[], number] | TargetRow>(
       `UPDATE targets SET ${SET_VALUES}, origin = $14 WHERE id = $13 RETURNING ${COLUMNS}`,
       [...valueParameters(values), id, origin],
@@ -98,13 +104,18 @@ export class TargetsRepository {
   }
 
   async delete(id: string, manager?: EntityManager): Promise<boolean> {
-    const rows = await this.db.query<[unknown[], number] | unknown>(`DELETE FROM targets WHERE id = $1 RETURNING id`, [id], manager);
+    const rows = await this.db.query<[unknown[], number] | unknown>(
+      `DELETE FROM targets WHERE id = $1 RETURNING id`,
+      [id],
+      manager,
+    );
     return firstReturned(rows) !== undefined;
   }
 }
 
 /** TypeORM returns `[rows, count]` for UPDATE/DELETE … RETURNING and plain rows for SELECT/INSERT. */
 function firstReturned<T>(result: Array<[T[], number] | T>): T | undefined {
-  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return (result[0] as unknown as T[])[0];
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number')
+    return (result[0] as unknown as T[])[0];
   return result[0] as T | undefined;
 }

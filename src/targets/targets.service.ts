@@ -3,7 +3,15 @@ import { CONFIG, type Config } from '../config/config';
 import { ProblemException } from '../problem/problem';
 import { RESOLVER, type Resolver } from '../security/ssrf';
 import { decodeCursor, encodeCursor } from './cursor';
-import { toTarget, type Target, type TargetCreate, type TargetKind, type TargetPage, type TargetPatch, type TargetRow } from './target';
+import {
+  toTarget,
+  type Target,
+  type TargetCreate,
+  type TargetKind,
+  type TargetPage,
+  type TargetPatch,
+  type TargetRow,
+} from './target';
 import { resolveTarget, type RuleContext } from './target-rules';
 import { TargetsRepository } from './targets.repository';
 
@@ -94,7 +102,11 @@ export class TargetsService {
 }
 
 export function invalid(errors: Array<{ path: string; message: string }>): ProblemException {
-  return ProblemException.of('validation', `The target is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
+  return ProblemException.of(
+    'validation',
+    `The target is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+    errors,
+  );
 }
 
 function notFound(id: string): ProblemException {

@@ -18,7 +18,11 @@ export interface TestApp {
 }
 
 /** Waits until `check` returns true, polling; fails after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -28,13 +32,24 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 }
 
 /** Starts the real application on `databaseUrl`, configured from `env` as a user would. */
-export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestApp> {
-  const loaded = loadConfig({ DATABASE_URL: databaseUrl, API_TOKENS: TEST_TOKEN, LOG_LEVEL: 'debug', PORT: '0', ...env });
+export async function startTestApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+): Promise<TestApp> {
+  const loaded = loadConfig({
+    DATABASE_URL: databaseUrl,
+    API_TOKENS: TEST_TOKEN,
+    LOG_LEVEL: 'debug',
+    PORT: '0',
+    ...env,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   const logs: Array<Record<string, unknown>> = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
   const app = await createApp(loaded.config, createLogger(loaded.config.logLevel, sink), options);
   await app.getHttpAdapter().getInstance().ready();

@@ -16,8 +16,15 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  */
 export function apiClient(app: NestFastifyApplication, defaultHeaders: Record<string, string> = {}) {
   const server = app.getHttpServer();
-  async function send<T>(method: Method, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-    let pending = request(server)[method.toLowerCase() as 'get'](path).set({ ...defaultHeaders, ...headers });
+  async function send<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> {
+    let pending = request(server)
+      [method.toLowerCase() as 'get'](path)
+      .set({ ...defaultHeaders, ...headers });
     if (body !== undefined) pending = pending.send(body as object);
     const response = await pending;
     const contentType = String(response.headers['content-type'] ?? '');
@@ -27,8 +34,10 @@ export function apiClient(app: NestFastifyApplication, defaultHeaders: Record<st
   }
   return {
     get: <T = any>(path: string, headers?: Record<string, string>) => send<T>('GET', path, undefined, headers),
-    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => send<T>('POST', path, body, headers),
-    patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => send<T>('PATCH', path, body, headers),
+    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      send<T>('POST', path, body, headers),
+    patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      send<T>('PATCH', path, body, headers),
     delete: <T = any>(path: string, headers?: Record<string, string>) => send<T>('DELETE', path, undefined, headers),
   };
 }

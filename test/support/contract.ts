@@ -45,7 +45,9 @@ export function assertMatchesSpec(method: string, path: string, response: Receiv
   const mediaType = response.contentType.split(';')[0].trim();
   const entry = content[mediaType];
   if (!entry) {
-    throw new Error(`${method} ${path} ${response.status}: media type ${mediaType} is not among ${Object.keys(content).join(', ')}`);
+    throw new Error(
+      `${method} ${path} ${response.status}: media type ${mediaType} is not among ${Object.keys(content).join(', ')}`,
+    );
   }
   const key = `${operation.operationId} ${response.status} ${mediaType}`;
   let validate = compiled.get(key);

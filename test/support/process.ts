@@ -22,7 +22,11 @@ export interface RunningVitals {
 }
 
 /** Starts the built server (`dist/main.js`, made by `npm run build`) as a user would, with only `env` set. */
-export function spawnVitals(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+export function spawnVitals(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +47,10 @@ export async function startVitals(env: Record<string, string>, timeoutMs = 60000
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   while (Date.now() < deadline && exitCode === undefined) {
-    const ok = await fetch(`${base}/ready`).then((response) => response.ok, () => false);
+    const ok = await fetch(`${base}/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) {
       return {
         child,

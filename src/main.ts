@@ -1,14 +1,9 @@
-import { loadConfig } from './config/config';
+import { loadConfigOrExit } from './config/config';
 import { createApp } from './app.factory';
 import { createLogger } from './observability/logger';
 
 async function main(): Promise<void> {
-  const loaded = loadConfig(process.env);
-  if (!loaded.ok) {
-    for (const line of loaded.problems) process.stderr.write(`vitals: configuration: ${line}\n`);
-    process.exit(2);
-  }
-  const { config } = loaded;
+  const config = loadConfigOrExit(process.env);
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, logger);
   await app.listen(config.port, config.host);

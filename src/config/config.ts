@@ -127,5 +127,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   };
 }
 
+/** The configuration, or, when any value is bad, one line per problem on stderr and exit code 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  const loaded = loadConfig(env);
+  if (loaded.ok) return loaded.config;
+  for (const line of loaded.problems) process.stderr.write(`vitals: configuration: ${line}\n`);
+  process.exit(2);
+}
+
 /** Nest injection token for the validated Config. */
 export const CONFIG = Symbol('CONFIG');

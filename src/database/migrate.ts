@@ -1,15 +1,10 @@
-import { loadConfig } from '../config/config';
+import { loadConfigOrExit } from '../config/config';
 import { createDataSource, migrate } from './data-source';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database, and exits. */
 async function main(): Promise<void> {
-  const loaded = loadConfig(process.env);
-  if (!loaded.ok) {
-    for (const line of loaded.problems) process.stderr.write(`vitals: configuration: ${line}\n`);
-    process.exit(2);
-  }
-  const { config } = loaded;
+  const config = loadConfigOrExit(process.env);
   let embedded: EmbeddedDatabase | undefined;
   const url =
     config.databaseUrl ??

@@ -8,7 +8,7 @@
  */
 import Fastify from 'fastify';
 import { Pool } from 'pg';
-import { encodeCursor } from '../src/targets/cursor';
+import { encodeCursor } from '../src/common/cursor';
 import { toTarget, type TargetRow } from '../src/targets/target';
 
 // Copied from src/targets/targets.repository.ts, whitespace included.
@@ -40,11 +40,14 @@ async function main(): Promise<void> {
     const page = rows.slice(0, limit);
     return {
       items: page.map(toTarget),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].name) : null,
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].name]) : null,
     };
   });
 
-  app.get('/ready', async () => ({ status: 'ready' }));
+  app.get('/ready', async () => {
+    await pool.query('SELECT 1');
+    return { status: 'ready' };
+  });
 
   const stop = async () => {
     await app.close();
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`reference server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `reference server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
@@ -61,6 +62,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
 // ---------------------------------------------------------------------------------------------------------------
 // Processes and ports
 
+/** The repository: the servers run from here, whatever directory the benchmark was started in. */
+export const REPO_ROOT = resolve(__dirname, '..');
+
 /** A port nobody listens on right now (there is a small window before the child binds it; fine on a bench box). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,7 +72,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -99,14 +105,10 @@ export class ChildServer {
   }
 
   static start(name: string, args: string[], env: NodeJS.ProcessEnv, port: number): ChildServer {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
     return new ChildServer(name, `http://127.0.0.1:${port}`, child);
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
   }
 
   /** The child's last lines of output, for an error message. */
@@ -129,7 +131,9 @@ export class ChildServer {
       }
       await sleep(200);
     }
-    throw new Error(`${this.name}: GET ${path} did not answer ${status} within ${timeoutMs} ms (last: ${last})\n${this.recentOutput()}`);
+    throw new Error(
+      `${this.name}: GET ${path} did not answer ${status} within ${timeoutMs} ms (last: ${last})\n${this.recentOutput()}`,
+    );
   }
 
   /** Peak resident set size in MiB (VmHWM), or undefined where /proc is unavailable. */
@@ -203,4 +207,30 @@ export function formatTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) =>
     cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clean-up
+
+/** Steps to undo what was started, run newest first, each once, however the benchmark ends. */
+export class Cleanup {
+  private readonly steps: Array<{ what: string; undo: () => Promise<void> }> = [];
+  private running?: Promise<void>;
+
+  add(what: string, undo: () => Promise<void>): void {
+    this.steps.push({ what, undo });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+        try {
+          await step.undo();
+        } catch (error) {
+          process.stderr.write(`clean-up: ${step.what} failed: ${error instanceof Error ? error.message : error}\n`);
+        }
+      }
+    })();
+    return this.running;
+  }
 }

@@ -8,6 +8,7 @@ import type { Config } from './config/config';
 import { NestLogger, type Logger } from './observability/logger';
 import { RequestValidator } from './openapi/request-validator';
 import { recordRoutes } from './openapi/route-table';
+import { ProblemException } from './problem/problem';
 import { loadSpec } from './openapi/spec';
 import { createWriteAccess } from './security/write-access';
 
@@ -33,6 +34,12 @@ export async function createApp(
 
   // Before the body is read: a refused write costs nothing.
   fastify.addHook('onRequest', async (request) => {
+    if (config.role === 'checker' && request.url.startsWith('/api/')) {
+      throw ProblemException.of(
+        'not-found',
+        'This process runs with ROLE=checker; the API is served by ROLE=all or ROLE=api.',
+      );
+    }
     checkWrite(request.method, request.headers.authorization);
   });
   fastify.addHook('preValidation', async (request) => {

@@ -8,6 +8,8 @@ import { LOGGER, type Logger } from './observability/logger';
 import { OpenApiModule } from './openapi/openapi.module';
 import { ProblemFilter } from './problem/problem.filter';
 import { RESOLVER, systemResolver, type Resolver } from './security/ssrf';
+import { CheckerModule } from './checker/checker.module';
+import { ChecksModule } from './checks/checks.module';
 import { TargetsModule } from './targets/targets.module';
 
 /** What differs between one application instance and another besides the configuration. */
@@ -45,6 +47,8 @@ export class AppModule {
         MetricsModule,
         OpenApiModule,
         TargetsModule,
+        CheckerModule,
+        ChecksModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { formatDuration, parseDuration } from '../common/duration';
 import { parseCidr } from '../security/cidr';
 
 /** CIDRs that target URLs may never resolve into: link-local and cloud metadata addresses. */
@@ -27,6 +28,37 @@ const port = (fallback: number) =>
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
     .default(fallback);
+
+/** A size such as `512kb` or `10mb`, at least 1kb, as bytes. */
+const size = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseBytes(text);
+      if (bytes === undefined || bytes < 1024) {
+        ctx.addIssue({ code: 'custom', message: `must be a size of at least 1kb, such as ${fallback}` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** A duration such as `30d` or `15s`, at least `minMs`, as milliseconds. */
+const duration = (fallback: string, minMs: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < minMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a duration of at least ${formatDuration(minMs)}, such as ${fallback}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 const list = z.string().transform((text) =>
   text
@@ -57,18 +89,17 @@ const schema = z.object({
       if (!parseCidr(cidr)) ctx.addIssue({ code: 'custom', message: `"${cidr}" is not a CIDR such as 10.0.0.0/8` });
     }
   }),
-  BODY_LIMIT: z
-    .string()
-    .default('1mb')
-    .transform((text, ctx) => {
-      const bytes = parseBytes(text);
-      if (bytes === undefined || bytes < 1024) {
-        ctx.addIssue({ code: 'custom', message: 'must be a size of at least 1kb, such as 512kb or 2mb' });
-        return z.NEVER;
-      }
-      return bytes;
-    }),
+  BODY_LIMIT: size('1mb'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  ROLE: z.enum(['all', 'api', 'checker']).default('all'),
+  RETENTION: duration('30d', 86_400_000),
+  MAX_QUERY_SPAN: duration('31d', 1000),
+  CHECKER_ID: z.string().min(1).max(200).optional(),
+  CHECKER_CONCURRENCY: z.coerce.number().int().min(1).max(100_000).default(1000),
+  CHECKER_LEASE_TTL: duration('15s', 2000),
+  CHECKER_BUFFER_CHECKS: z.coerce.number().int().min(1000).default(200_000),
+  CHECKER_BUFFER_SAMPLES: z.coerce.number().int().min(1000).default(2_000_000),
+  SCRAPE_BODY_LIMIT: size('10mb'),
 });
 
 export interface Config {
@@ -85,6 +116,17 @@ export interface Config {
   targetDenyCidrs: string[];
   bodyLimit: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** `all` serves the API and runs checks; `api` only serves; `checker` only checks (and serves /health, /ready, /metrics). */
+  role: 'all' | 'api' | 'checker';
+  retentionMs: number;
+  /** Longest time range one query may span. */
+  maxQuerySpanMs: number;
+  checkerId?: string;
+  checkerConcurrency: number;
+  checkerLeaseTtlMs: number;
+  checkerBufferChecks: number;
+  checkerBufferSamples: number;
+  scrapeBodyLimit: number;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -123,6 +165,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       targetDenyCidrs: c.TARGET_DENY_CIDRS,
       bodyLimit: c.BODY_LIMIT,
       logLevel: c.LOG_LEVEL,
+      role: c.ROLE,
+      retentionMs: c.RETENTION,
+      maxQuerySpanMs: c.MAX_QUERY_SPAN,
+      checkerId: c.CHECKER_ID,
+      checkerConcurrency: c.CHECKER_CONCURRENCY,
+      checkerLeaseTtlMs: c.CHECKER_LEASE_TTL,
+      checkerBufferChecks: c.CHECKER_BUFFER_CHECKS,
+      checkerBufferSamples: c.CHECKER_BUFFER_SAMPLES,
+      scrapeBodyLimit: c.SCRAPE_BODY_LIMIT,
     },
   };
 }

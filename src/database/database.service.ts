@@ -4,7 +4,11 @@ import { CONFIG, type Config } from '../config/config';
 import { LOGGER, type Logger } from '../observability/logger';
 import { createDataSource, migrate } from './data-source';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
-import { DatabaseUnavailableError, isDatabaseUnavailable, unavailableProblem } from './unavailable';
+import { isDatabaseUnavailable, unavailableProblem } from './unavailable';
+
+interface Queryable {
+  query(sql: string, parameters: unknown[]): Promise<{ rows: unknown[] }>;
+}
 
 const RETRY_MS = 2000;
 const READY_PROBE_TIMEOUT_MS = 2000;
@@ -65,14 +69,24 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** A parameterised query; a 503 problem when the database cannot be reached. */
+  /**
+   * A parameterised query returning its rows (RETURNING rows for writes); a 503 problem when the database
+   * cannot be reached. It runs on node-postgres directly, on the pool or on the transaction's connection:
+   * TypeORM's per-query runner allocates enough to push V8 into full garbage collections under load.
+   */
   async query<T>(sql: string, parameters: unknown[] = [], manager?: EntityManager): Promise<T[]> {
-    const target = manager ?? this.source().manager;
+    const client = manager
+      ? (manager.queryRunner as unknown as { databaseConnection: Queryable }).databaseConnection
+      : this.pool();
     try {
-      return (await target.query(sql, parameters)) as T[];
+      return (await client.query(sql, parameters)).rows as T[];
     } catch (error) {
       throw isDatabaseUnavailable(error) ? unavailableProblem() : error;
     }
+  }
+
+  private pool(): Queryable {
+    return (this.source().driver as unknown as { master: Queryable }).master;
   }
 
   /** Runs `work` in one transaction. */
@@ -109,5 +123,3 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     return this.dataSource;
   }
 }
-
-export { DatabaseUnavailableError };

@@ -43,6 +43,112 @@ export interface paths {
         patch: operations["updateTarget"];
         trace?: never;
     };
+    "/api/v1/targets/{id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["TargetId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the target now and record the result, whoever normally checks it. */
+        post: operations["checkTarget"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/targets/{id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["TargetId"];
+            };
+            cookie?: never;
+        };
+        /** Uptime, latency percentiles and incidents of one target over a time range. */
+        get: operations["getTargetSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check results, newest first. */
+        get: operations["listChecks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Series of one metric with their samples in a time range. */
+        get: operations["getMetricSamples"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Names of the metrics stored, sorted. */
+        get: operations["listMetricNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Series (a metric name and its labels) matching the filters. */
+        get: operations["listSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -251,6 +357,92 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
+        /** @enum {string} */
+        ErrorKind: "timeout" | "dns" | "connect" | "tls" | "status" | "body" | "parse" | "too_large" | "internal";
+        Check: {
+            /** Format: uuid */
+            targetId: string;
+            /** Format: date-time */
+            startedAt: string;
+            durationMs: number;
+            up: boolean;
+            httpStatus?: number;
+            errorKind?: components["schemas"]["ErrorKind"];
+            error?: string;
+        };
+        CheckNowResult: {
+            /** @description Samples stored by this check (Prometheus targets, synthetic series included). */
+            samples: number;
+        } & components["schemas"]["Check"];
+        CheckPage: {
+            items: components["schemas"]["Check"][];
+            nextCursor: string | null;
+        };
+        /** @description A run of consecutive failed checks. */
+        Incident: {
+            /**
+             * Format: date-time
+             * @description The first failed check.
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description The first successful check after it; null while still down.
+             */
+            end: string | null;
+            /** @description Until `end` */
+            durationSeconds: number;
+            firstError: string | null;
+            errorKind: components["schemas"]["ErrorKind"] | null;
+        };
+        TargetSummary: {
+            /** Format: uuid */
+            targetId: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            checks: number;
+            failures: number;
+            /** @description Successful checks ÷ checks; null without checks. */
+            uptimeRatio: number | null;
+            /** @description Of successful checks (percentile_cont); null without any. */
+            latencyMs: {
+                p50: number | null;
+                p95: number | null;
+                p99: number | null;
+            };
+            incidents: components["schemas"]["Incident"][];
+            lastCheck: components["schemas"]["Check"] | null;
+        };
+        MetricName: string;
+        Series: {
+            /** @description Opaque series id. */
+            id: string;
+            /** Format: uuid */
+            targetId: string;
+            name: components["schemas"]["MetricName"];
+            labels: {
+                [key: string]: string;
+            };
+        };
+        SeriesPage: {
+            items: components["schemas"]["Series"][];
+            nextCursor: string | null;
+        };
+        SampleResult: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            series: ({
+                /** @description `[time, value]` pairs; the value is a string, so NaN, +Inf and -Inf survive JSON. */
+                samples: [
+                    string,
+                    string
+                ][];
+            } & components["schemas"]["Series"])[];
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -344,6 +536,14 @@ export interface components {
         TargetId: string;
         /** @description Page size. */
         Limit: number;
+        /** @description Start of the range (RFC 3339, inclusive). Default `to` minus one hour. */
+        From: string;
+        /** @description End of the range (RFC 3339, exclusive). Default now. The range may span at most MAX_QUERY_SPAN. */
+        To: string;
+        /** @description Label matchers, `match[job]=api&match[instance]=host:9100`: each label must have exactly that value. */
+        Match: {
+            [key: string]: string;
+        };
         /** @description The `nextCursor` of the previous page; opaque. */
         Cursor: string;
     };
@@ -498,6 +698,188 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    checkTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["TargetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result of the check just run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckNowResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTargetSummary: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (RFC 3339, inclusive). Default `to` minus one hour. */
+                from?: components["parameters"]["From"];
+                /** @description End of the range (RFC 3339, exclusive). Default now. The range may span at most MAX_QUERY_SPAN. */
+                to?: components["parameters"]["To"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["TargetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChecks: {
+        parameters: {
+            query?: {
+                targetId?: string;
+                status?: "up" | "down";
+                /** @description Start of the range (RFC 3339, inclusive). Default `to` minus one hour. */
+                from?: components["parameters"]["From"];
+                /** @description End of the range (RFC 3339, exclusive). Default now. The range may span at most MAX_QUERY_SPAN. */
+                to?: components["parameters"]["To"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMetricSamples: {
+        parameters: {
+            query: {
+                name: components["schemas"]["MetricName"];
+                targetId?: string;
+                /** @description Label matchers, `match[job]=api&match[instance]=host:9100`: each label must have exactly that value. */
+                match?: components["parameters"]["Match"];
+                /** @description Start of the range (RFC 3339, inclusive). Default `to` minus one hour. */
+                from?: components["parameters"]["From"];
+                /** @description End of the range (RFC 3339, exclusive). Default now. The range may span at most MAX_QUERY_SPAN. */
+                to?: components["parameters"]["To"];
+                /** @description Most series returned. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series and their samples, oldest sample first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SampleResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listMetricNames: {
+        parameters: {
+            query?: {
+                targetId?: string;
+                prefix?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metric names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: string[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSeries: {
+        parameters: {
+            query?: {
+                targetId?: string;
+                name?: components["schemas"]["MetricName"];
+                /** @description Label matchers, `match[job]=api&match[instance]=host:9100`: each label must have exactly that value. */
+                match?: components["parameters"]["Match"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -6,6 +6,8 @@ import { listOperations, resolveRef, toRouterPath, type OpenApiDocument, type Op
 
 interface CompiledOperation {
   operationId: string;
+  /** Query parameters in `deepObject` style: `match[job]=api` arrives as the key `match[job]`. */
+  deepObjects: string[];
   params?: ValidateFunction;
   query?: ValidateFunction;
   body?: ValidateFunction;
@@ -48,6 +50,17 @@ function collect(location: string, validate: ValidateFunction | undefined, value
     if (error.keyword === 'propertyNames' && error.params && !('propertyName' in error.params)) continue;
     const field = toFieldError(location, error);
     if (!into.some((seen) => seen.path === field.path && seen.message === field.message)) into.push(field);
+  }
+}
+
+/** Moves `name[key]=value` query entries into `query.name = {key: value}`, in place. */
+function foldDeepObjects(query: Record<string, unknown>, names: string[]): void {
+  for (const key of Object.keys(query)) {
+    const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(key);
+    if (!match || !names.includes(match[1])) continue;
+    const target = (query[match[1]] ??= {}) as Record<string, unknown>;
+    if (typeof target === 'object' && target !== null && !Array.isArray(target)) target[match[2]] = query[key];
+    delete query[key];
   }
 }
 
@@ -106,6 +119,9 @@ export class RequestValidator {
         query: objectSchema('query', true),
         body: body ? exact.compile(anchored(body)) : undefined,
         bodyRequired: operation.requestBody?.required ?? false,
+        deepObjects: parameters
+          .filter((parameter) => parameter.in === 'query' && (parameter as { style?: string }).style === 'deepObject')
+          .map((parameter) => parameter.name),
       });
     }
   }
@@ -120,6 +136,8 @@ export class RequestValidator {
     const operation = this.operations.get(`${method} ${routeUrl}`);
     if (!operation) return;
     const errors: FieldError[] = [];
+    if (operation.deepObjects.length > 0 && request.query)
+      foldDeepObjects(request.query as Record<string, unknown>, operation.deepObjects);
     collect('path', operation.params, request.params, errors);
     collect('query', operation.query, request.query ?? {}, errors);
     if (request.body === undefined || request.body === null) {

@@ -40,6 +40,7 @@ const SECRET_HEADER =
 
 /** The URL with any password replaced, as shown in the API and in logs. */
 export function redactUrl(url: string): string {
+  if (!url.includes('@')) return url;
   try {
     const parsed = new URL(url);
     if (!parsed.password) return url;
@@ -51,6 +52,7 @@ export function redactUrl(url: string): string {
 }
 
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
+  if (Object.keys(headers).length === 0) return headers;
   return Object.fromEntries(
     Object.entries(headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? REDACTED : value]),
   );

@@ -15,6 +15,9 @@ export interface TargetFilter {
 
 const COLUMNS = `id, name, kind, url, interval_ms, timeout_ms, labels, method, expected_status, body_match, headers,
   sample_limit, enabled, origin, created_at, updated_at`;
+const T_COLUMNS = COLUMNS.split(',')
+  .map((column) => `t.${column.trim()}`)
+  .join(', ');
 
 /** Column order of INSERT/UPDATE parameters $1..$11. */
 function valueParameters(values: TargetValues): unknown[] {
@@ -72,6 +75,15 @@ export class TargetsRepository {
     );
   }
 
+  /** The enabled targets a checker process owns (see checker/leases.ts). */
+  async listOwnedBy(checkerId: string): Promise<TargetRow[]> {
+    return this.db.query<TargetRow>(
+      `SELECT ${T_COLUMNS} FROM targets t JOIN target_owners o ON o.target_id = t.id
+        WHERE o.checker_id = $1 AND t.enabled`,
+      [checkerId],
+    );
+  }
+
   async listByOrigin(origin: Origin, manager?: EntityManager): Promise<TargetRow[]> {
     return this.db.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE origin = $1`, [origin], manager);
   }
@@ -95,27 +107,16 @@ export class TargetsRepository {
     origin: Origin,
     manager?: EntityManager,
   ): Promise<TargetRow | undefined> {
-    const rows = await this.db.query<[TargetRow[], number] | TargetRow>(
+    const rows = await this.db.query<TargetRow>(
       `UPDATE targets SET ${SET_VALUES}, origin = $14 WHERE id = $13 RETURNING ${COLUMNS}`,
       [...valueParameters(values), id, origin],
       manager,
     );
-    return firstReturned(rows);
+    return rows[0];
   }
 
   async delete(id: string, manager?: EntityManager): Promise<boolean> {
-    const rows = await this.db.query<[unknown[], number] | unknown>(
-      `DELETE FROM targets WHERE id = $1 RETURNING id`,
-      [id],
-      manager,
-    );
-    return firstReturned(rows) !== undefined;
+    const rows = await this.db.query(`DELETE FROM targets WHERE id = $1 RETURNING id`, [id], manager);
+    return rows.length > 0;
   }
-}
-
-/** TypeORM returns `[rows, count]` for UPDATE/DELETE … RETURNING and plain rows for SELECT/INSERT. */
-function firstReturned<T>(result: Array<[T[], number] | T>): T | undefined {
-  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number')
-    return (result[0] as unknown as T[])[0];
-  return result[0] as T | undefined;
 }

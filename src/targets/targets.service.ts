@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config';
 import { ProblemException } from '../problem/problem';
 import { RESOLVER, type Resolver } from '../security/ssrf';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../common/cursor';
 import {
   toTarget,
   type Target,
@@ -52,13 +52,13 @@ export class TargetsService {
       kind: query.kind,
       enabled: query.enabled,
       labels: parseLabelFilters(query.label ?? []),
-      afterName: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      afterName: query.cursor === undefined ? undefined : (decodeCursor(query.cursor, ['string'])[0] as string),
       limit: limit + 1,
     });
     const page = rows.slice(0, limit);
     return {
       items: page.map(toTarget),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1].name) : null,
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].name]) : null,
     };
   }
 

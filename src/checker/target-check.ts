@@ -55,12 +55,15 @@ export function targetLabels(target: CheckTarget): Record<string, string> {
 export function attachLabels(scraped: Record<string, string>, target: Record<string, string>): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const name in scraped) {
+    let value = scraped[name];
+    // PostgreSQL's jsonb cannot hold NUL; the exposition format allows it in label values.
+    if (value.includes('\u0000')) value = value.replaceAll('\u0000', '\uFFFD');
     if (name in target) {
       let exported = `exported_${name}`;
       while (exported in scraped || exported in target) exported = `exported_${exported}`;
-      labels[exported] = scraped[name];
+      labels[exported] = value;
     } else {
-      labels[name] = scraped[name];
+      labels[name] = value;
     }
   }
   return Object.assign(labels, target);

@@ -97,8 +97,8 @@ const schema = z.object({
   CHECKER_ID: z.string().min(1).max(200).optional(),
   CHECKER_CONCURRENCY: z.coerce.number().int().min(1).max(100_000).default(1000),
   CHECKER_LEASE_TTL: duration('15s', 2000),
-  CHECKER_BUFFER_CHECKS: z.coerce.number().int().min(1000).default(200_000),
-  CHECKER_BUFFER_SAMPLES: z.coerce.number().int().min(1000).default(2_000_000),
+  CHECKER_BUFFER_CHECKS: z.coerce.number().int().min(10).default(200_000),
+  CHECKER_BUFFER_SAMPLES: z.coerce.number().int().min(100).default(2_000_000),
   SCRAPE_BODY_LIMIT: size('10mb'),
 });
 

@@ -359,7 +359,7 @@ export interface components {
         };
         /** @enum {string} */
         ErrorKind: "timeout" | "dns" | "connect" | "tls" | "status" | "body" | "parse" | "too_large" | "internal";
-        Check: {
+        CheckFields: {
             /** Format: uuid */
             targetId: string;
             /** Format: date-time */
@@ -370,10 +370,11 @@ export interface components {
             errorKind?: components["schemas"]["ErrorKind"];
             error?: string;
         };
+        Check: components["schemas"]["CheckFields"];
         CheckNowResult: {
             /** @description Samples stored by this check (Prometheus targets, synthetic series included). */
             samples: number;
-        } & components["schemas"]["Check"];
+        } & components["schemas"]["CheckFields"];
         CheckPage: {
             items: components["schemas"]["Check"][];
             nextCursor: string | null;
@@ -416,7 +417,7 @@ export interface components {
             lastCheck: components["schemas"]["Check"] | null;
         };
         MetricName: string;
-        Series: {
+        SeriesFields: {
             /** @description Opaque series id. */
             id: string;
             /** Format: uuid */
@@ -426,6 +427,7 @@ export interface components {
                 [key: string]: string;
             };
         };
+        Series: components["schemas"]["SeriesFields"];
         SeriesPage: {
             items: components["schemas"]["Series"][];
             nextCursor: string | null;
@@ -441,7 +443,7 @@ export interface components {
                     string,
                     string
                 ][];
-            } & components["schemas"]["Series"])[];
+            } & components["schemas"]["SeriesFields"])[];
         };
         Health: {
             /** @enum {string} */

@@ -7,6 +7,8 @@ import { AppModule, type AppOptions } from './app.module';
 import type { Config } from './config/config';
 import { NestLogger, type Logger } from './observability/logger';
 import { RequestValidator } from './openapi/request-validator';
+import { MetricsRegistry } from './metrics/registry';
+import { instrumentHttp } from './observability/http-metrics';
 import { recordRoutes } from './openapi/route-table';
 import { ProblemException } from './problem/problem';
 import { loadSpec } from './openapi/spec';
@@ -42,6 +44,7 @@ export async function createApp(
     }
     checkWrite(request.method, request.headers.authorization);
   });
+  instrumentHttp(fastify, app.get(MetricsRegistry), logger);
   fastify.addHook('preValidation', async (request) => {
     const route = request.routeOptions.url;
     if (route !== undefined) validator.validate(request.method, route, request);

@@ -1,10 +1,14 @@
+// First: tracing must patch http, pg and undici before anything loads them.
+import { startTracing, stopTracing } from './observability/tracing';
+startTracing();
+
 import { loadConfigOrExit } from './config/config';
 import { createApp } from './app.factory';
 import { createLogger } from './observability/logger';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { file: config.logFile });
   const app = await createApp(config, logger);
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
@@ -17,13 +21,16 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info('shutting down', { signal });
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => stopTracing())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

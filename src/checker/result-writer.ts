@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dayOf, ensurePartitions } from '../database/partitions';
 import { isDatabaseUnavailable } from '../database/unavailable';
 import type { Logger } from '../observability/logger';
+import { inSpan } from '../observability/tracing';
 import type { CheckResult } from './check-result';
 import type { CheckerMetrics } from './checker-metrics';
 import type { CheckOutcome, ScrapedSample } from './target-check';
@@ -99,7 +100,7 @@ export class ResultWriter {
   /** Writes everything waiting now; resolves when done or when the database refused (it is retried later). */
   flush(): Promise<void> {
     if (!this.flushing) {
-      this.flushing = this.writeAll().finally(() => {
+      this.flushing = inSpan('results.write', () => this.writeAll()).finally(() => {
         this.flushing = undefined;
       });
     }

@@ -2,6 +2,7 @@ import type { BodyMatch, TargetKind } from '../targets/target';
 import { ExpositionParseError, parseExposition, SampleLimitError } from '../metrics/exposition';
 import { ProbeError, type CheckResult } from './check-result';
 import type { HttpProbe } from './http-probe';
+import { inSpan } from '../observability/tracing';
 
 /** A target as the checker sees it: everything needed to run one check. */
 export interface CheckTarget {
@@ -80,12 +81,18 @@ function compiled(pattern: string): RegExp {
   return regex;
 }
 
-/** Runs one check of one target: an HTTP check or a Prometheus scrape. Never throws. */
-export async function checkTarget(
-  probe: HttpProbe,
-  target: CheckTarget,
-  options: TargetCheckOptions,
-): Promise<CheckOutcome> {
+/** Runs one check of one target, an HTTP check or a Prometheus scrape, in a `checker.check` span. Never throws. */
+export function checkTarget(probe: HttpProbe, target: CheckTarget, options: TargetCheckOptions): Promise<CheckOutcome> {
+  return inSpan('checker.check', async (span) => {
+    span.setAttributes({ 'vitals.target.name': target.name, 'vitals.target.kind': target.kind });
+    const outcome = await runCheck(probe, target, options);
+    span.setAttribute('vitals.check.up', outcome.result.up);
+    if (outcome.result.errorKind) span.setAttribute('vitals.check.error_kind', outcome.result.errorKind);
+    return outcome;
+  });
+}
+
+async function runCheck(probe: HttpProbe, target: CheckTarget, options: TargetCheckOptions): Promise<CheckOutcome> {
   const startedAt = Date.now();
   const started = performance.now();
   const signal = AbortSignal.timeout(target.timeoutMs);
@@ -102,17 +109,17 @@ export async function checkTarget(
           ...target.headers,
         }
       : target.headers;
-    const response = await probe.fetch(
-      {
-        url: target.url,
-        method: scrape ? 'GET' : target.method,
-        headers,
-        timeoutMs: target.timeoutMs,
-        readBody: scrape || target.bodyMatch !== null,
-        maxBodyBytes: options.maxBodyBytes,
-      },
-      signal,
-    );
+    const request = {
+      url: target.url,
+      method: scrape ? ('GET' as const) : target.method,
+      headers,
+      timeoutMs: target.timeoutMs,
+      readBody: scrape || target.bodyMatch !== null,
+      maxBodyBytes: options.maxBodyBytes,
+    };
+    const response = scrape
+      ? await inSpan('scrape.fetch', () => probe.fetch(request, signal))
+      : await probe.fetch(request, signal);
     result.httpStatus = response.status;
     const expected = target.expectedStatus;
     const statusOk = expected ? expected.includes(response.status) : response.status >= 200 && response.status < 300;
@@ -134,9 +141,13 @@ export async function checkTarget(
     }
     if (scrape) {
       const contentType = String(response.headers['content-type'] ?? '');
-      const parsed = parseExposition(body, {
-        openMetrics: contentType.startsWith('application/openmetrics-text'),
-        sampleLimit: target.sampleLimit,
+      const parsed = await inSpan('scrape.parse', async (span) => {
+        const result = parseExposition(body, {
+          openMetrics: contentType.startsWith('application/openmetrics-text'),
+          sampleLimit: target.sampleLimit,
+        });
+        span.setAttribute('vitals.scrape.samples', result.samples.length);
+        return result;
       });
       const labels = targetLabels(target);
       scrapedCount = parsed.samples.length;

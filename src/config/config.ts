@@ -92,6 +92,11 @@ const schema = z.object({
   BODY_LIMIT: size('1mb'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   ROLE: z.enum(['all', 'api', 'checker']).default('all'),
+  LOG_FILE: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .refine((url) => /^https?:\/\/[^/\s]+/.test(url), 'must be an http(s) URL such as http://tempo:4317')
+    .optional(),
   RETENTION: duration('30d', 86_400_000),
   MAX_QUERY_SPAN: duration('31d', 1000),
   CHECKER_ID: z.string().min(1).max(200).optional(),
@@ -118,6 +123,9 @@ export interface Config {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** `all` serves the API and runs checks; `api` only serves; `checker` only checks (and serves /health, /ready, /metrics). */
   role: 'all' | 'api' | 'checker';
+  logFile?: string;
+  /** Where traces go (OTLP over gRPC); tracing is off without it. */
+  otlpEndpoint?: string;
   retentionMs: number;
   /** Longest time range one query may span. */
   maxQuerySpanMs: number;
@@ -166,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       bodyLimit: c.BODY_LIMIT,
       logLevel: c.LOG_LEVEL,
       role: c.ROLE,
+      logFile: c.LOG_FILE,
+      otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT,
       retentionMs: c.RETENTION,
       maxQuerySpanMs: c.MAX_QUERY_SPAN,
       checkerId: c.CHECKER_ID,

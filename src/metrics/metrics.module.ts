@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CONFIG, type Config } from '../config/config';
 import { MetricsApiController } from './metrics-api.controller';
 import { MetricsApiService } from './metrics-api.service';
 import { MetricsController } from './metrics.controller';
@@ -9,7 +10,15 @@ import { SeriesRepository } from './series.repository';
 @Global()
 @Module({
   controllers: [MetricsController, MetricsApiController],
-  providers: [MetricsRegistry, SeriesRepository, MetricsApiService],
+  providers: [
+    {
+      provide: MetricsRegistry,
+      useFactory: (config: Config) => new MetricsRegistry(config.otlpEndpoint !== undefined),
+      inject: [CONFIG],
+    },
+    SeriesRepository,
+    MetricsApiService,
+  ],
   exports: [MetricsRegistry],
 })
 export class MetricsModule {}

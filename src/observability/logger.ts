@@ -1,15 +1,37 @@
 import type { LoggerService } from '@nestjs/common';
 import winston from 'winston';
+import { redactField } from './redact';
+import { activeTraceIds } from './tracing';
 
 export type Logger = winston.Logger;
 
-/** JSON lines, one object per event, to stdout unless another stream is given. */
-export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+/** Redacts secrets from every field and adds the active span's trace_id and span_id. */
+const enrich = winston.format((info) => {
+  const fields = info as Record<string, unknown>;
+  for (const key of Object.keys(fields)) fields[key] = redactField(key, fields[key]);
+  const ids = activeTraceIds();
+  if (ids) Object.assign(info, ids);
+  return info;
+});
+
+export interface LoggerOptions {
+  /** Also write to this file (Promtail tails it). */
+  file?: string;
+  /** Instead of stdout (tests). */
+  destination?: NodeJS.WritableStream;
+}
+
+/** JSON lines, one object per event, to stdout (or `destination`) and to `file` when given. */
+export function createLogger(level: string, options: LoggerOptions = {}): Logger {
+  const transports: winston.transport[] = [
+    new winston.transports.Stream({ stream: options.destination ?? process.stdout }),
+  ];
+  if (options.file) transports.push(new winston.transports.File({ filename: options.file }));
   return winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(enrich(), winston.format.timestamp(), winston.format.json()),
     defaultMeta: { service: 'vitals' },
-    transports: [new winston.transports.Stream({ stream: destination })],
+    transports,
   });
 }
 

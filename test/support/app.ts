@@ -51,7 +51,7 @@ export async function startTestApp(
     for (const line of chunk.toString('utf8').split('\n'))
       if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const app = await createApp(loaded.config, createLogger(loaded.config.logLevel, sink), options);
+  const app = await createApp(loaded.config, createLogger(loaded.config.logLevel, { destination: sink }), options);
   await app.getHttpAdapter().getInstance().ready();
   return { app, config: loaded.config, logs, close: () => app.close() };
 }

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 export class TargetServer {
   private server?: Server;
   readonly hits = new Map<string, number>();
+  /** The last 1,000 requests: path and W3C traceparent header. */
+  readonly requests: Array<{ path: string; traceparent?: string }> = [];
   readonly mode = new Map<string, 'up' | 'down' | { delayMs: number }>();
   base = '';
 
@@ -15,6 +17,8 @@ export class TargetServer {
     this.server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
       this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+      this.requests.push({ path, traceparent: request.headers.traceparent as string | undefined });
+      if (this.requests.length > 1000) this.requests.shift();
       const mode = this.mode.get(path) ?? 'up';
       if (mode === 'down') {
         response.statusCode = 500;

@@ -44,6 +44,9 @@ const VITALS_VARIABLES = [
   'EMBEDDED_DB_PORT',
   'BODY_LIMIT',
   'TARGET_DENY_CIDRS',
+  'LOG_FILE',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'ROLE',
 ];
 
 const cpuProfileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
@@ -131,7 +134,8 @@ function nodeFlags(name: string): string[] {
 function childEnv(databaseUrl: string, port: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of VITALS_VARIABLES) delete env[name];
-  return { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' };
+  // ROLE=api: the seeded targets must not be checked while the API is measured.
+  return { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ROLE: 'api' };
 }
 
 async function get(server: ChildServer, path: string): Promise<string> {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { AppModule, type AppOptions } from './app.module';
@@ -10,7 +11,7 @@ import { RequestValidator } from './openapi/request-validator';
 import { MetricsRegistry } from './metrics/registry';
 import { instrumentHttp } from './observability/http-metrics';
 import { recordRoutes } from './openapi/route-table';
-import { ProblemException } from './problem/problem';
+import { problem, PROBLEM_CONTENT_TYPE, ProblemException } from './problem/problem';
 import { loadSpec } from './openapi/spec';
 import { createWriteAccess } from './security/write-access';
 
@@ -24,7 +25,23 @@ export async function createApp(
   logger: Logger,
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimit, trustProxy: false });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimit,
+    trustProxy: false,
+    // Long path parameters reach validation (a 400 naming the field) instead of the router's bare 414.
+    maxParamLength: 2048,
+    // The router's own errors (bad percent-encoding) never reach Nest's filters: answer them as problems here.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(
+          problem('validation', `The request URL is invalid: ${error.message}`, [
+            { path: 'path', message: 'is not a valid URL path' },
+          ]),
+        );
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(config, logger, options), adapter, {
     logger: new NestLogger(logger),
     abortOnError: false,
@@ -45,6 +62,8 @@ export async function createApp(
     checkWrite(request.method, request.headers.authorization);
   });
   instrumentHttp(fastify, app.get(MetricsRegistry), logger);
+  // CSV bodies (PUT /api/v1/leadtime/issues) arrive as text; the service parses them.
+  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   fastify.addHook('preValidation', async (request) => {
     const route = request.routeOptions.url;
     if (route !== undefined) validator.validate(request.method, route, request);

@@ -149,6 +149,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leadtime/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start an import from YouTrack now; incremental unless `full` is true. */
+        post: operations["startLeadtimeSync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leadtime/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Import runs, newest first. */
+        get: operations["listLeadtimeRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leadtime/issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Imported issues, most recently resolved first. */
+        get: operations["listLeadtimeIssues"];
+        /**
+         * Insert or update issues (and sprints) from any tracker, as JSON or CSV, in one transaction.
+         * @description For trackers without a connector. Issues are keyed by `source` and `key`; sending an issue again updates
+         *     it. The CSV form has a header line with the field names of `LeadtimeIssueInput` (`sprints` separated by
+         *     `;`) and uses source `csv` unless `?source=` says otherwise.
+         */
+        put: operations["upsertLeadtimeIssues"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leadtime/percentiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lead time percentiles of resolved issues (exact, as PostgreSQL percentile_cont). */
+        get: operations["getLeadtimePercentiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leadtime/distribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resolved issues per lead-time bucket (the "spectral diagram"). */
+        get: operations["getLeadtimeDistribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leadtime/throughput": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Issues done against issues planned, per sprint, quarter or week.
+         * @description Planned is a sprint's scope when it started — the issues in it at its start, replayed from the tracker's
+         *     sprint history — not what it holds today. A sprint without history (or without a known start) falls back
+         *     to its current members, and says so in `plannedFrom`. Per week or quarter, planned counts the sprints that
+         *     started in that period.
+         */
+        get: operations["getLeadtimeThroughput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -445,6 +559,149 @@ export interface components {
                 ][];
             } & components["schemas"]["SeriesFields"])[];
         };
+        SourceName: string;
+        NullableText: string | null;
+        LeadtimeIssueInput: {
+            key: string;
+            summary?: string;
+            team?: components["schemas"]["NullableText"];
+            type?: components["schemas"]["NullableText"];
+            state?: components["schemas"]["NullableText"];
+            sprints?: string[];
+            storyPoints?: number | null;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When work started (e.g. first move to In Progress).
+             */
+            startedAt?: string | null;
+            /** Format: date-time */
+            resolvedAt?: string | null;
+            /**
+             * Format: date-time
+             * @description Default now.
+             */
+            updatedAt?: string;
+            /** @description A lead time the tracker computed; otherwise started → resolved, else created → resolved. */
+            leadTimeSeconds?: number | null;
+        };
+        SprintInput: {
+            name: string;
+            /** Format: date-time */
+            startAt?: string | null;
+            /** Format: date-time */
+            endAt?: string | null;
+        };
+        /** @description An issue added to or removed from a sprint at a time; planned scope is replayed from these. */
+        SprintEventInput: {
+            issueKey: string;
+            sprint: string;
+            added: boolean;
+            /** Format: date-time */
+            at: string;
+        };
+        LeadtimeUpsert: {
+            source?: components["schemas"]["SourceName"];
+            issues: components["schemas"]["LeadtimeIssueInput"][];
+            sprints?: components["schemas"]["SprintInput"][];
+            sprintEvents?: components["schemas"]["SprintEventInput"][];
+        };
+        LeadtimeUpsertResult: {
+            source: string;
+            issues: number;
+            sprints: number;
+            sprintEvents: number;
+        };
+        LeadtimeIssue: {
+            source: string;
+            key: string;
+            summary: string;
+            team: string | null;
+            type: string | null;
+            state: string | null;
+            sprints: string[];
+            storyPoints: number | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            startedAt: string | null;
+            /** Format: date-time */
+            resolvedAt: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            leadTimeSeconds: number | null;
+            /**
+             * @description Which rule gave the lead time; see docs/leadtime.md.
+             * @enum {string|null}
+             */
+            leadTimeRule: "field" | "started" | "created" | null;
+        };
+        LeadtimeIssuePage: {
+            items: components["schemas"]["LeadtimeIssue"][];
+            nextCursor: string | null;
+        };
+        SyncRun: {
+            id: string;
+            source: string;
+            /** @enum {string} */
+            status: "running" | "ok" | "nok";
+            /** @enum {string} */
+            trigger: "api" | "schedule";
+            incremental: boolean;
+            /**
+             * Format: date-time
+             * @description Issues updated since then were fetched.
+             */
+            since: string | null;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            fetched: number;
+            upserted: number;
+            error: string | null;
+        };
+        SyncRunPage: {
+            items: components["schemas"]["SyncRun"][];
+            nextCursor: string | null;
+        };
+        LeadtimePercentiles: {
+            /** @description Resolved issues matching the filters. */
+            count: number;
+            percentiles: {
+                p: number;
+                leadTimeSeconds: number | null;
+            }[];
+        };
+        LeadtimeDistribution: {
+            bucketSeconds: number;
+            count: number;
+            buckets: {
+                fromSeconds: number;
+                toSeconds: number;
+                count: number;
+            }[];
+        };
+        LeadtimeThroughput: {
+            /** @enum {string} */
+            groupBy: "sprint" | "quarter" | "week";
+            periods: {
+                /** @description The sprint name, `2026-Q3`, or the ISO week `2026-W07`. */
+                period: string;
+                /** Format: date-time */
+                start: string | null;
+                /** Format: date-time */
+                end: string | null;
+                done: number;
+                planned: number;
+                /**
+                 * @description `history`: replayed sprint scope at start; `current`: today's members (no history); `none`: no sprint.
+                 * @enum {string}
+                 */
+                plannedFrom: "history" | "current" | "none";
+            }[];
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -546,6 +803,15 @@ export interface components {
         Match: {
             [key: string]: string;
         };
+        Team: string;
+        IssueType: string;
+        Sprint: string;
+        /** @description A calendar quarter (UTC) of resolution, e.g. `2026-Q3`. */
+        Quarter: string;
+        /** @description Issues resolved at or after this time (RFC 3339). */
+        ResolvedFrom: string;
+        /** @description Issues resolved before this time (RFC 3339). */
+        ResolvedTo: string;
         /** @description The `nextCursor` of the previous page; opaque. */
         Cursor: string;
     };
@@ -879,6 +1145,235 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SeriesPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startLeadtimeSync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Import every issue the query matches */
+                    full?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The run, started. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLeadtimeRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncRunPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listLeadtimeIssues: {
+        parameters: {
+            query?: {
+                team?: components["parameters"]["Team"];
+                type?: components["parameters"]["IssueType"];
+                sprint?: components["parameters"]["Sprint"];
+                /** @description A calendar quarter (UTC) of resolution, e.g. `2026-Q3`. */
+                quarter?: components["parameters"]["Quarter"];
+                /** @description Issues resolved at or after this time (RFC 3339). */
+                from?: components["parameters"]["ResolvedFrom"];
+                /** @description Issues resolved before this time (RFC 3339). */
+                to?: components["parameters"]["ResolvedTo"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of issues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadtimeIssuePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    upsertLeadtimeIssues: {
+        parameters: {
+            query?: {
+                /** @description Source name for CSV bodies (JSON bodies carry `source`). */
+                source?: components["schemas"]["SourceName"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadtimeUpsert"];
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description What was stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadtimeUpsertResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLeadtimePercentiles: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated percentiles between 0 and 100. */
+                p?: string;
+                team?: components["parameters"]["Team"];
+                type?: components["parameters"]["IssueType"];
+                sprint?: components["parameters"]["Sprint"];
+                /** @description A calendar quarter (UTC) of resolution, e.g. `2026-Q3`. */
+                quarter?: components["parameters"]["Quarter"];
+                /** @description Issues resolved at or after this time (RFC 3339). */
+                from?: components["parameters"]["ResolvedFrom"];
+                /** @description Issues resolved before this time (RFC 3339). */
+                to?: components["parameters"]["ResolvedTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The percentiles. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadtimePercentiles"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLeadtimeDistribution: {
+        parameters: {
+            query?: {
+                bucket?: components["schemas"]["Duration"];
+                team?: components["parameters"]["Team"];
+                type?: components["parameters"]["IssueType"];
+                sprint?: components["parameters"]["Sprint"];
+                /** @description A calendar quarter (UTC) of resolution, e.g. `2026-Q3`. */
+                quarter?: components["parameters"]["Quarter"];
+                /** @description Issues resolved at or after this time (RFC 3339). */
+                from?: components["parameters"]["ResolvedFrom"];
+                /** @description Issues resolved before this time (RFC 3339). */
+                to?: components["parameters"]["ResolvedTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Non-empty buckets, shortest lead times first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadtimeDistribution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLeadtimeThroughput: {
+        parameters: {
+            query?: {
+                groupBy?: "sprint" | "quarter" | "week";
+                team?: components["parameters"]["Team"];
+                type?: components["parameters"]["IssueType"];
+                sprint?: components["parameters"]["Sprint"];
+                /** @description A calendar quarter (UTC) of resolution, e.g. `2026-Q3`. */
+                quarter?: components["parameters"]["Quarter"];
+                /** @description Issues resolved at or after this time (RFC 3339). */
+                from?: components["parameters"]["ResolvedFrom"];
+                /** @description Issues resolved before this time (RFC 3339). */
+                to?: components["parameters"]["ResolvedTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per period, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadtimeThroughput"];
                 };
             };
             400: components["responses"]["BadRequest"];

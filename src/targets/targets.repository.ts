@@ -7,7 +7,7 @@ export interface TargetFilter {
   kind?: TargetKind;
   enabled?: boolean;
   /** Every pair must be among the target's labels. */
-  labels?: Record<string, string>;
+  labels?: Array<[string, string]>;
   /** Keyset pagination: names strictly after this one. */
   afterName?: string;
   limit: number;
@@ -64,8 +64,9 @@ export class TargetsRepository {
     };
     if (filter.kind !== undefined) add((p) => `kind = ${p}`, filter.kind);
     if (filter.enabled !== undefined) add((p) => `enabled = ${p}`, filter.enabled);
-    if (filter.labels && Object.keys(filter.labels).length > 0)
-      add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.labels));
+    // One containment per pair: `label=a:1&label=a:2` asks for both, which no target has.
+    for (const [name, value] of filter.labels ?? [])
+      add((p) => `labels @> ${p}::jsonb`, JSON.stringify({ [name]: value }));
     if (filter.afterName !== undefined) add((p) => `name > ${p}`, filter.afterName);
     parameters.push(filter.limit);
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';

@@ -124,12 +124,10 @@ function fileGuard(row: TargetRow, verb: 'changed' | 'deleted'): TargetRow {
   return row;
 }
 
-/** `["team:core", "env:prod"]` → `{team: "core", env: "prod"}`; the value may itself contain colons. */
-function parseLabelFilters(filters: string[]): Record<string, string> {
-  return Object.fromEntries(
-    filters.map((filter) => {
-      const colon = filter.indexOf(':');
-      return [filter.slice(0, colon), filter.slice(colon + 1)];
-    }),
-  );
+/** `["team:core", "env:prod"]` → `[["team", "core"], ["env", "prod"]]`; the value may itself contain colons. */
+function parseLabelFilters(filters: string[]): Array<[string, string]> {
+  return filters.map((filter) => {
+    const colon = filter.indexOf(':');
+    return [filter.slice(0, colon), filter.slice(colon + 1)];
+  });
 }

@@ -9,6 +9,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { ProblemFilter } from './problem/problem.filter';
 import { RESOLVER, systemResolver, type Resolver } from './security/ssrf';
 import { CheckerModule } from './checker/checker.module';
+import { LeadtimeModule } from './leadtime/leadtime.module';
 import { ChecksModule } from './checks/checks.module';
 import { TargetsModule } from './targets/targets.module';
 
@@ -49,6 +50,7 @@ export class AppModule {
         TargetsModule,
         CheckerModule,
         ChecksModule,
+        LeadtimeModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     };

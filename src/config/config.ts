@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../common/duration';
 import { parseCidr } from '../security/cidr';
@@ -28,6 +29,15 @@ const port = (fallback: number) =>
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
     .default(fallback);
+
+function isCron(text: string): boolean {
+  try {
+    new Cron(text, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A size such as `512kb` or `10mb`, at least 1kb, as bytes. */
 const size = (fallback: string) =>
@@ -93,6 +103,19 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   ROLE: z.enum(['all', 'api', 'checker']).default('all'),
   LOG_FILE: z.string().min(1).optional(),
+  YOUTRACK_URL: z
+    .string()
+    .refine((url) => /^https?:\/\/[^/\s]+/.test(url), 'must be an http(s) URL such as https://example.youtrack.cloud')
+    .optional(),
+  YOUTRACK_TOKEN: z.string().min(1).optional(),
+  YOUTRACK_QUERY: z.string().default(''),
+  YOUTRACK_FIELDS_FILE: z.string().min(1).optional(),
+  YOUTRACK_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
+  YOUTRACK_RETRY_BASE: duration('500ms', 1),
+  LEADTIME_SYNC_CRON: z
+    .string()
+    .default('0 23 * * 1-5')
+    .refine((text) => text === 'off' || isCron(text), 'must be a cron expression such as "0 23 * * 1-5", or off'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .string()
     .refine((url) => /^https?:\/\/[^/\s]+/.test(url), 'must be an http(s) URL such as http://tempo:4317')
@@ -124,6 +147,15 @@ export interface Config {
   /** `all` serves the API and runs checks; `api` only serves; `checker` only checks (and serves /health, /ready, /metrics). */
   role: 'all' | 'api' | 'checker';
   logFile?: string;
+  youtrackUrl?: string;
+  youtrackToken?: string;
+  youtrackQuery: string;
+  /** YAML mapping of custom field names (see docs/leadtime.md). */
+  youtrackFieldsFile?: string;
+  youtrackMaxRetries: number;
+  youtrackRetryBaseMs: number;
+  /** When scheduled imports run (UTC), or `off`. */
+  leadtimeSyncCron: string;
   /** Where traces go (OTLP over gRPC); tracing is off without it. */
   otlpEndpoint?: string;
   retentionMs: number;
@@ -152,7 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const shown = name === 'API_TOKENS' || name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(env[name])})`;
+      const secret = name === 'API_TOKENS' || name === 'DATABASE_URL' || name === 'YOUTRACK_TOKEN';
+      const shown = secret ? '' : ` (got ${JSON.stringify(env[name])})`;
       return `${name}: ${issue.message}${shown}`;
     });
     return { ok: false, problems };
@@ -175,6 +208,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
       logLevel: c.LOG_LEVEL,
       role: c.ROLE,
       logFile: c.LOG_FILE,
+      youtrackUrl: c.YOUTRACK_URL,
+      youtrackToken: c.YOUTRACK_TOKEN,
+      youtrackQuery: c.YOUTRACK_QUERY,
+      youtrackFieldsFile: c.YOUTRACK_FIELDS_FILE,
+      youtrackMaxRetries: c.YOUTRACK_MAX_RETRIES,
+      youtrackRetryBaseMs: c.YOUTRACK_RETRY_BASE,
+      leadtimeSyncCron: c.LEADTIME_SYNC_CRON,
       otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT,
       retentionMs: c.RETENTION,
       maxQuerySpanMs: c.MAX_QUERY_SPAN,

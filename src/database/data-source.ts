@@ -1,9 +1,14 @@
 import { DataSource } from 'typeorm';
 import { CreateTargets1764000000000 } from './migrations/1764000000000-create-targets';
 import { CreateChecksAndSamples1764100000000 } from './migrations/1764100000000-create-checks-and-samples';
+import { CreateLeadtime1764200000000 } from './migrations/1764200000000-create-leadtime';
 
 /** Every migration, oldest first. The schema changes only through these. */
-export const MIGRATIONS = [CreateTargets1764000000000, CreateChecksAndSamples1764100000000];
+export const MIGRATIONS = [
+  CreateTargets1764000000000,
+  CreateChecksAndSamples1764100000000,
+  CreateLeadtime1764200000000,
+];
 
 export function createDataSource(url: string, poolSize: number): DataSource {
   return new DataSource({

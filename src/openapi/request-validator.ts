@@ -10,7 +10,8 @@ interface CompiledOperation {
   deepObjects: string[];
   params?: ValidateFunction;
   query?: ValidateFunction;
-  body?: ValidateFunction;
+  /** Body validators by media type (`application/json`, `text/csv`, ...). */
+  bodies: Map<string, ValidateFunction>;
   bodyRequired: boolean;
 }
 
@@ -18,6 +19,7 @@ export interface IncomingRequest {
   params: unknown;
   query: unknown;
   body: unknown;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** Turns one Ajv error into `{path, message}` naming the field, e.g. `body.interval`. */
@@ -111,13 +113,18 @@ export class RequestValidator {
           }),
         );
       };
-      const body = operation.requestBody?.content['application/json']?.schema;
+      const bodies = new Map(
+        Object.entries(operation.requestBody?.content ?? {}).map(([mediaType, { schema }]) => [
+          mediaType,
+          exact.compile(anchored(schema)),
+        ]),
+      );
       this.operations.set(`${method.toUpperCase()} ${toRouterPath(path)}`, {
         operationId: operation.operationId,
         params: objectSchema('path', false),
         // Unknown query parameters are refused: a typo such as `?knd=http` must not silently list everything.
         query: objectSchema('query', true),
-        body: body ? exact.compile(anchored(body)) : undefined,
+        bodies,
         bodyRequired: operation.requestBody?.required ?? false,
         deepObjects: parameters
           .filter((parameter) => parameter.in === 'query' && (parameter as { style?: string }).style === 'deepObject')
@@ -143,7 +150,19 @@ export class RequestValidator {
     if (request.body === undefined || request.body === null) {
       if (operation.bodyRequired) errors.push({ path: 'body', message: 'is required (a JSON object)' });
     } else {
-      collect('body', operation.body, request.body, errors);
+      const mediaType = String(request.headers['content-type'] ?? 'application/json')
+        .split(';')[0]
+        .trim()
+        .toLowerCase();
+      const validate = operation.bodies.get(mediaType);
+      if (!validate && operation.bodies.size > 0) {
+        throw ProblemException.of(
+          'unsupported-media-type',
+          `Send the body as ${[...operation.bodies.keys()].join(' or ')}.`,
+          [{ path: 'body', message: `must be ${[...operation.bodies.keys()].join(' or ')}` }],
+        );
+      }
+      collect('body', validate, request.body, errors);
     }
     collectUnstorable('path', request.params, errors);
     collectUnstorable('query', request.query, errors);

@@ -76,6 +76,8 @@ export interface ThroughputRow {
 }
 
 const CHUNK = 2000;
+const RUN_COLUMNS =
+  'id::text AS id, source, status, trigger, incremental, since, started_at, finished_at, fetched, upserted, error';
 
 /** `leadtime_issues`, `sprints`, `sprint_events` and `sync_runs`. */
 @Injectable()
@@ -282,7 +284,7 @@ export class LeadtimeRepository {
   async startRun(source: string, trigger: 'api' | 'schedule', since: Date | null): Promise<SyncRunRow | undefined> {
     try {
       const [row] = await this.db.query<SyncRunRow>(
-        `INSERT INTO sync_runs (source, status, trigger, incremental, since) VALUES ($1, 'running', $2, $3, $4) RETURNING *, id::text`,
+        `INSERT INTO sync_runs (source, status, trigger, incremental, since) VALUES ($1, 'running', $2, $3, $4) RETURNING ${RUN_COLUMNS}`,
         [source, trigger, since !== null, since],
       );
       return row;
@@ -297,7 +299,7 @@ export class LeadtimeRepository {
     outcome: { status: 'ok' | 'nok'; fetched: number; upserted: number; error?: string },
   ): Promise<SyncRunRow> {
     const [row] = await this.db.query<SyncRunRow>(
-      `UPDATE sync_runs SET status = $2, finished_at = now(), fetched = $3, upserted = $4, error = $5 WHERE id = $1 RETURNING *, id::text`,
+      `UPDATE sync_runs SET status = $2, finished_at = now(), fetched = $3, upserted = $4, error = $5 WHERE id = $1 RETURNING ${RUN_COLUMNS}`,
       [id, outcome.status, outcome.fetched, outcome.upserted, outcome.error ?? null],
     );
     return row;
@@ -313,7 +315,7 @@ export class LeadtimeRepository {
 
   async lastRun(source: string, status?: 'ok'): Promise<SyncRunRow | undefined> {
     const rows = await this.db.query<SyncRunRow>(
-      `SELECT *, id::text FROM sync_runs WHERE source = $1 AND ($2::text IS NULL OR status = $2) ORDER BY started_at DESC LIMIT 1`,
+      `SELECT ${RUN_COLUMNS} FROM sync_runs WHERE source = $1 AND ($2::text IS NULL OR status = $2) ORDER BY started_at DESC LIMIT 1`,
       [source, status ?? null],
     );
     return rows[0];
@@ -321,7 +323,7 @@ export class LeadtimeRepository {
 
   async listRuns(limit: number, beforeId?: string): Promise<SyncRunRow[]> {
     return this.db.query<SyncRunRow>(
-      `SELECT *, id::text FROM sync_runs WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`,
+      `SELECT ${RUN_COLUMNS} FROM sync_runs WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`,
       [beforeId ?? null, limit],
     );
   }

@@ -18,6 +18,8 @@ export class FakeYouTrack {
   readonly token: string;
   readonly forbiddenTokens = new Set<string>();
   issues: FakeIssue[] = [];
+  /** Sprints of one agile board, served at /api/agiles (start and finish as epoch milliseconds). */
+  sprints: Array<{ name: string; start?: number; finish?: number }> = [];
   /** The token owner's time zone: dates in queries are local to it (UTC+offset). */
   timeZoneOffsetMinutes = 0;
   readonly hits = new Map<string, number>();
@@ -173,6 +175,19 @@ export class FakeYouTrack {
         200,
         items.map((item) => project(item, fields)),
       );
+    }
+    if (path === '/api/agiles') {
+      const boards =
+        this.sprints.length === 0
+          ? []
+          : [
+              {
+                $type: 'Agile',
+                name: 'Board',
+                sprints: this.sprints.map((sprint) => ({ $type: 'Sprint', ...sprint })),
+              },
+            ];
+      return json(200, boards.slice(page.skip, page.skip + page.top));
     }
     return json(404, { error: 'Not Found', error_description: `No resource at ${path}` });
   }

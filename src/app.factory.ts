@@ -29,7 +29,7 @@ export async function createApp(
     bodyLimit: config.bodyLimit,
     trustProxy: false,
     // Long path parameters reach validation (a 400 naming the field) instead of the router's bare 414.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // The router's own errors (bad percent-encoding) never reach Nest's filters: answer them as problems here.
     frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
       void reply

@@ -40,7 +40,10 @@ const RUNS = Number(process.env.VITALS_PROPERTY_RUNS ?? 400);
 const SEED = process.env.VITALS_PROPERTY_SEED
   ? Number(process.env.VITALS_PROPERTY_SEED)
   : (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-const runParameters = { seed: SEED, interruptAfterTimeLimit: 20_000 };
+// Every run completes, however slow the machine: counts are asserted below, so no time limit cuts runs short.
+const runParameters = { seed: SEED };
+// 2,400 requests take ~10 s on an idle machine; a loaded one (a benchmark beside it) can take many times that.
+jest.setTimeout(300_000);
 
 /** True when `segment` is not valid percent-encoding (`%zz`, a lone `%`). */
 function badPercentInPath(segment: string): boolean {

@@ -36,6 +36,8 @@ export function apiClient(app: NestFastifyApplication, defaultHeaders: Record<st
     get: <T = any>(path: string, headers?: Record<string, string>) => send<T>('GET', path, undefined, headers),
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       send<T>('POST', path, body, headers),
+    put: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      send<T>('PUT', path, body, headers),
     patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       send<T>('PATCH', path, body, headers),
     delete: <T = any>(path: string, headers?: Record<string, string>) => send<T>('DELETE', path, undefined, headers),

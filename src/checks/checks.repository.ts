@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.service';
+import { SqlConditions } from '../database/sql-conditions';
 import type { ErrorKind } from '../checker/check-result';
 
 export interface CheckRow {
@@ -46,23 +47,19 @@ export class ChecksRepository {
   constructor(private readonly db: Database) {}
 
   async list(filter: CheckFilter): Promise<CheckRow[]> {
-    const parameters: unknown[] = [filter.from, filter.to];
-    const where = ['started_at >= $1', 'started_at < $2'];
-    const add = (condition: (placeholder: string) => string, value: unknown) => {
-      parameters.push(value);
-      where.push(condition(`$${parameters.length}`));
-    };
-    if (filter.targetId !== undefined) add((p) => `target_id = ${p}`, filter.targetId);
-    if (filter.up !== undefined) add((p) => `up = ${p}`, filter.up);
+    const where = new SqlConditions()
+      .add((p) => `started_at >= ${p}`, filter.from)
+      .add((p) => `started_at < ${p}`, filter.to);
+    if (filter.targetId !== undefined) where.add((p) => `target_id = ${p}`, filter.targetId);
+    if (filter.up !== undefined) where.add((p) => `up = ${p}`, filter.up);
     if (filter.before) {
-      parameters.push(filter.before.startedAt, filter.before.targetId);
-      where.push(`(started_at, target_id) < ($${parameters.length - 1}, $${parameters.length})`);
+      const startedAt = where.parameter(filter.before.startedAt);
+      where.add((p) => `(started_at, target_id) < (${startedAt}, ${p})`, filter.before.targetId);
     }
-    parameters.push(filter.limit);
+    const limit = where.parameter(filter.limit);
     return this.db.query<CheckRow>(
-      `SELECT ${COLUMNS} FROM checks WHERE ${where.join(' AND ')}
-        ORDER BY started_at DESC, target_id DESC LIMIT $${parameters.length}`,
-      parameters,
+      `SELECT ${COLUMNS} FROM checks ${where.where()} ORDER BY started_at DESC, target_id DESC LIMIT ${limit}`,
+      where.parameters,
     );
   }
 

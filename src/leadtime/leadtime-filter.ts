@@ -1,3 +1,4 @@
+import { SqlConditions } from '../database/sql-conditions';
 import { ProblemException } from '../problem/problem';
 
 /** The filters every lead time statistic takes. */
@@ -25,25 +26,20 @@ export function resolvedWhere(
   filter: LeadtimeFilter,
   parameters: unknown[] = [],
 ): { where: string; parameters: unknown[] } {
-  const conditions = ['i.lead_time_seconds IS NOT NULL'];
-  const add = (condition: (placeholder: string) => string, value: unknown) => {
-    parameters.push(value);
-    conditions.push(condition(`$${parameters.length}`));
-  };
-  if (filter.team !== undefined) add((p) => `i.team = ${p}`, filter.team);
-  if (filter.type !== undefined) add((p) => `i.type = ${p}`, filter.type);
-  if (filter.sprint !== undefined) add((p) => `i.sprints @> ARRAY[${p}::text]`, filter.sprint);
-  if (filter.quarter !== undefined) {
-    const [start, end] = quarterRange(filter.quarter);
-    add((p) => `i.resolved_at >= ${p}`, start);
-    add((p) => `i.resolved_at < ${p}`, end);
-  }
-  if (filter.from !== undefined) add((p) => `i.resolved_at >= ${p}`, new Date(filter.from));
-  if (filter.to !== undefined) add((p) => `i.resolved_at < ${p}`, new Date(filter.to));
   if (filter.from !== undefined && filter.to !== undefined && Date.parse(filter.from) >= Date.parse(filter.to)) {
     throw ProblemException.of('validation', 'The time range is empty: from must be before to.', [
       { path: 'query.from', message: 'must be before to' },
     ]);
   }
-  return { where: conditions.join(' AND '), parameters };
+  const where = new SqlConditions(parameters).raw('i.lead_time_seconds IS NOT NULL');
+  if (filter.team !== undefined) where.add((p) => `i.team = ${p}`, filter.team);
+  if (filter.type !== undefined) where.add((p) => `i.type = ${p}`, filter.type);
+  if (filter.sprint !== undefined) where.add((p) => `i.sprints @> ARRAY[${p}::text]`, filter.sprint);
+  if (filter.quarter !== undefined) {
+    const [start, end] = quarterRange(filter.quarter);
+    where.add((p) => `i.resolved_at >= ${p}`, start).add((p) => `i.resolved_at < ${p}`, end);
+  }
+  if (filter.from !== undefined) where.add((p) => `i.resolved_at >= ${p}`, new Date(filter.from));
+  if (filter.to !== undefined) where.add((p) => `i.resolved_at < ${p}`, new Date(filter.to));
+  return { where: where.and(), parameters: where.parameters };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.service';
+import { SqlConditions } from '../database/sql-conditions';
 
 export interface SeriesRow {
   id: string;
@@ -30,22 +31,16 @@ export class SeriesRepository {
   constructor(private readonly db: Database) {}
 
   async list(filter: SeriesFilter): Promise<SeriesRow[]> {
-    const parameters: unknown[] = [];
-    const where: string[] = [];
-    const add = (condition: (placeholder: string) => string, value: unknown) => {
-      parameters.push(value);
-      where.push(condition(`$${parameters.length}`));
-    };
-    if (filter.targetId !== undefined) add((p) => `target_id = ${p}`, filter.targetId);
-    if (filter.name !== undefined) add((p) => `name = ${p}`, filter.name);
+    const where = new SqlConditions();
+    if (filter.targetId !== undefined) where.add((p) => `target_id = ${p}`, filter.targetId);
+    if (filter.name !== undefined) where.add((p) => `name = ${p}`, filter.name);
     if (filter.match && Object.keys(filter.match).length > 0)
-      add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.match));
-    if (filter.afterId !== undefined) add((p) => `id > ${p}`, filter.afterId);
-    parameters.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      where.add((p) => `labels @> ${p}::jsonb`, JSON.stringify(filter.match));
+    if (filter.afterId !== undefined) where.add((p) => `id > ${p}`, filter.afterId);
+    const limit = where.parameter(filter.limit);
     return this.db.query<SeriesRow>(
-      `SELECT id::text, target_id, name, labels FROM series ${clause} ORDER BY id LIMIT $${parameters.length}`,
-      parameters,
+      `SELECT id::text, target_id, name, labels FROM series ${where.where()} ORDER BY id LIMIT ${limit}`,
+      where.parameters,
     );
   }
 

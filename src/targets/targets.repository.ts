@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Database } from '../database/database.service';
+import { SqlConditions } from '../database/sql-conditions';
 import type { Origin, TargetKind, TargetRow, TargetValues } from './target';
 
 export interface TargetFilter {
@@ -56,23 +57,17 @@ export class TargetsRepository {
   }
 
   async list(filter: TargetFilter): Promise<TargetRow[]> {
-    const where: string[] = [];
-    const parameters: unknown[] = [];
-    const add = (condition: (placeholder: string) => string, value: unknown) => {
-      parameters.push(value);
-      where.push(condition(`$${parameters.length}`));
-    };
-    if (filter.kind !== undefined) add((p) => `kind = ${p}`, filter.kind);
-    if (filter.enabled !== undefined) add((p) => `enabled = ${p}`, filter.enabled);
+    const where = new SqlConditions();
+    if (filter.kind !== undefined) where.add((p) => `kind = ${p}`, filter.kind);
+    if (filter.enabled !== undefined) where.add((p) => `enabled = ${p}`, filter.enabled);
     // One containment per pair: `label=a:1&label=a:2` asks for both, which no target has.
     for (const [name, value] of filter.labels ?? [])
-      add((p) => `labels @> ${p}::jsonb`, JSON.stringify({ [name]: value }));
-    if (filter.afterName !== undefined) add((p) => `name > ${p}`, filter.afterName);
-    parameters.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      where.add((p) => `labels @> ${p}::jsonb`, JSON.stringify({ [name]: value }));
+    if (filter.afterName !== undefined) where.add((p) => `name > ${p}`, filter.afterName);
+    const limit = where.parameter(filter.limit);
     return this.db.query<TargetRow>(
-      `SELECT ${COLUMNS} FROM targets ${clause} ORDER BY name LIMIT $${parameters.length}`,
-      parameters,
+      `SELECT ${COLUMNS} FROM targets ${where.where()} ORDER BY name LIMIT ${limit}`,
+      where.parameters,
     );
   }
 

@@ -99,6 +99,7 @@ export class ResultWriter {
 
   /** Writes everything waiting now; resolves when done or when the database refused (it is retried later). */
   flush(): Promise<void> {
+    if (!this.flushing && this.checks.length + this.samples.length === 0) return Promise.resolve();
     if (!this.flushing) {
       this.flushing = inSpan('results.write', () => this.writeAll()).finally(() => {
         this.flushing = undefined;

@@ -29,6 +29,10 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   const { BatchSpanProcessor } =
     require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   /* eslint-enable @typescript-eslint/no-require-imports */
+  // Traces only: Vitals' metrics are prom-client's, and its logs go through winston. Without these, the SDK
+  // would also record OpenTelemetry metrics for every request and try to export them.
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  env.OTEL_LOGS_EXPORTER ??= 'none';
   const started = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'vitals' }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }), { scheduledDelayMillis: 1000 })],
@@ -38,7 +42,8 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
         ignoreIncomingRequestHook: (request) => request.url === '/health' || request.url === '/metrics',
       }),
       new UndiciInstrumentation(),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      // Queries inside a traced request or check only; pool checkouts would be a third of all spans.
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
   started.start();

@@ -26,7 +26,12 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   const transports: winston.transport[] = [
     new winston.transports.Stream({ stream: options.destination ?? process.stdout }),
   ];
-  if (options.file) transports.push(new winston.transports.File({ filename: options.file }));
+  // Rotated at 50 MB, five files kept: a long-running instance must not fill its log volume.
+  if (options.file) {
+    transports.push(
+      new winston.transports.File({ filename: options.file, maxsize: 50 * 1024 * 1024, maxFiles: 5, tailable: true }),
+    );
+  }
   return winston.createLogger({
     level,
     format: winston.format.combine(enrich(), winston.format.timestamp(), winston.format.json()),

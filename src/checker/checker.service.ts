@@ -52,6 +52,8 @@ export class CheckerService implements OnApplicationBootstrap, BeforeApplication
   private seenVersion = '';
   private leaseValidUntil = 0;
   private lastLoopError = '';
+  private ticks = 0;
+  private readonly rebalanceEvery: number;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -74,6 +76,7 @@ export class CheckerService implements OnApplicationBootstrap, BeforeApplication
     });
     const id = config.checkerId ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.leases = new Leases(db, id, config.checkerLeaseTtlMs);
+    this.rebalanceEvery = Math.min(5, Math.max(1, Math.floor(config.checkerLeaseTtlMs / 2 / LOOP_MS)));
   }
 
   get checkerId(): string {
@@ -117,7 +120,11 @@ export class CheckerService implements OnApplicationBootstrap, BeforeApplication
       const before = performance.now();
       await this.leases.heartbeat();
       this.leaseValidUntil = before + this.config.checkerLeaseTtlMs - LEASE_MARGIN_MS;
-      const { taken, released } = await this.leases.rebalance((ids) => this.scheduler.remove(ids));
+      // Rebalancing counts every target: every few seconds is enough, and within half a lease TTL.
+      const rebalance = this.ticks++ % this.rebalanceEvery === 0;
+      const { taken, released } = rebalance
+        ? await this.leases.rebalance((ids) => this.scheduler.remove(ids))
+        : { taken: 0, released: 0 };
       const version = await this.leases.targetsVersion();
       if (taken > 0 || released > 0 || version !== this.seenVersion) {
         const owned = await this.targets.listOwnedBy(this.leases.checkerId);

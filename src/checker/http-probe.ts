@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { isIP } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { Agent, request } from 'undici';
-import { findDenyingCidr } from '../security/cidr';
+import { cidrMatcher } from '../security/cidr';
 import { VERSION } from '../version';
 import { ProbeError, type ErrorKind } from './check-result';
 
@@ -34,12 +34,16 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  */
 export class HttpProbe {
   private readonly agent: Agent;
+  private readonly denied: (address: string) => string | undefined;
+  /** Verdicts on literal hosts, so the deny list is not evaluated again for every check. */
+  private readonly hostVerdicts = new Map<string, string | null>();
 
-  constructor(private readonly denyCidrs: readonly string[]) {
+  constructor(denyCidrs: readonly string[]) {
+    this.denied = cidrMatcher(denyCidrs);
     const lookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
         if (error) return callback(error, []);
-        const denied = addresses.map((entry) => ({ entry, cidr: findDenyingCidr(entry.address, this.denyCidrs) }));
+        const denied = addresses.map((entry) => ({ entry, cidr: this.denied(entry.address) }));
         const blocked = denied.find((item) => item.cidr);
         if (blocked) {
           return callback(
@@ -99,10 +103,13 @@ export class HttpProbe {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
       throw new ProbeError('connect', `refusing to follow ${parsed.protocol} URL`);
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
-      const cidr = findDenyingCidr(host, this.denyCidrs);
-      if (cidr) throw new ProbeError('connect', `${host} is inside the denied range ${cidr}`);
+    let verdict = this.hostVerdicts.get(host);
+    if (verdict === undefined) {
+      verdict = isIP(host) ? (this.denied(host) ?? null) : null;
+      if (this.hostVerdicts.size > 100_000) this.hostVerdicts.clear();
+      this.hostVerdicts.set(host, verdict);
     }
+    if (verdict !== null) throw new ProbeError('connect', `${host} is inside the denied range ${verdict}`);
   }
 
   private async send(url: string, probe: ProbeRequest, signal: AbortSignal) {

@@ -171,3 +171,32 @@ describe('Scheduler', () => {
     expect(stopped).toBe(true);
   });
 });
+
+describe('Scheduler under backlog', () => {
+  it('skips a waiting run once its next slot has come instead of running it late', async () => {
+    const { clock, scheduler, runs, skipped, pending, setDuration } = harness(1);
+    setDuration(Infinity);
+    scheduler.sync([target('blocker', 60_000), target('a', 1000)]);
+    scheduler.start();
+    // Let the blocker take the only slot, then hold it for three of a's intervals.
+    await clock.advance(60_000);
+    const before = runs.filter((run) => run.id === 'a').length;
+    while (!runs.some((run) => run.id === 'blocker')) {
+      pending.shift()?.();
+      await clock.advance(1000);
+    }
+    const held = pending.splice(0);
+    await clock.advance(3500);
+    held.forEach((resolve) => resolve());
+    await clock.advance(1);
+    // a's waiting run came due 3.5s ago: skipped, not run; a runs again on its next slot.
+    expect(skipped).toContain('a');
+    const late = runs.filter((run) => run.id === 'a').slice(before);
+    for (const run of late) expect(run.at - run.scheduledAt).toBeLessThan(1000);
+    setDuration(0);
+    pending.splice(0).forEach((resolve) => resolve());
+    const stopping = scheduler.stop();
+    await clock.advance(1000);
+    await stopping;
+  });
+});

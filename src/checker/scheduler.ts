@@ -56,7 +56,9 @@ const MAX_SLEEP_MS = 250;
 export class Scheduler<T extends SchedulableTarget> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly heap: Array<Due<T>> = [];
-  private readonly waiting: Array<{ entry: Entry<T>; scheduledAt: number }> = [];
+  /** Runs waiting for a free slot, oldest first; `waitingHead` is the next one (shift() is linear in length). */
+  private waiting: Array<{ entry: Entry<T>; scheduledAt: number }> = [];
+  private waitingHead = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private active = 0;
   private timer?: NodeJS.Timeout;
@@ -124,7 +126,8 @@ export class Scheduler<T extends SchedulableTarget> {
     this.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.waiting.length = 0;
+    this.waiting = [];
+    this.waitingHead = 0;
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -181,10 +184,18 @@ export class Scheduler<T extends SchedulableTarget> {
   }
 
   private drain(): void {
-    while (!this.stopped && this.active < this.concurrency && this.waiting.length > 0) {
-      const { entry, scheduledAt } = this.waiting.shift()!;
+    while (!this.stopped && this.active < this.concurrency && this.waitingHead < this.waiting.length) {
+      const { entry, scheduledAt } = this.waiting[this.waitingHead++];
       entry.running = false;
-      if (!entry.removed) this.launch(entry, scheduledAt);
+      if (entry.removed) continue;
+      // A run that waited a whole interval has been overtaken by its next slot: skip it rather than build a
+      // backlog that every later run would inherit.
+      if (this.clock.now() - scheduledAt >= entry.target.intervalMs) this.hooks.skipped(entry.target);
+      else this.launch(entry, scheduledAt);
+    }
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
   }
 

@@ -441,6 +441,7 @@ describe('dashboards', () => {
       readdirSync(repoPath(dashboardsDir())).filter((name) => statSync(repoPath(dashboardsDir(), name)).isFile()),
     ).toEqual(files.map((file) => posix.basename(file.file)));
     expect(files.map((file) => file.json.uid).sort()).toEqual([
+      'vitals-leadtime',
       'vitals-logs',
       'vitals-service',
       'vitals-traces',

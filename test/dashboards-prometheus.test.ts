@@ -41,7 +41,10 @@ const VALUES = { target: TARGETS };
 
 const queries = dashboardQueries(VALUES);
 const promql = queries.filter((query) => query.datasourceType === 'prometheus');
-const sql = queries.filter((query) => query.datasourceType === 'grafana-postgresql-datasource');
+// The lead time dashboard's SQL needs issues and sync runs: test/leadtime-dashboard.test.ts seeds them and runs it.
+const sql = queries.filter(
+  (query) => query.datasourceType === 'grafana-postgresql-datasource' && !query.dashboard.includes('Lead time'),
+);
 const describeQuery = (query: DashboardQuery) => `${query.dashboard} / ${query.panel} (${query.refId})`;
 
 const targetServer = new TargetServer();

@@ -213,6 +213,33 @@ describe('lead time statistics on generated data', () => {
       { numRuns: 25 },
     );
   });
+  it('groups by week and quarter, and a sprint filter picks the sprint without shrinking its plan', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        issuesArbitrary,
+        fc.constantFrom('week', 'quarter') as fc.Arbitrary<'week' | 'quarter'>,
+        async (issues, groupBy) => {
+          await store(issues);
+          const response = await api.get(`/api/v1/leadtime/throughput?groupBy=${groupBy}`);
+          expect(response.status).toBe(200);
+          const periods = response.body.periods as Array<{ period: string; done: number; planned: number }>;
+          expect(periods.reduce((sum, period) => sum + period.done, 0)).toBe(resolved(issues).length);
+          for (const period of periods)
+            expect(period.period).toMatch(groupBy === 'week' ? /^\d{4}-W\d{2}$/ : /^\d{4}-Q[1-4]$/);
+          const all = (await api.get('/api/v1/leadtime/throughput?groupBy=sprint')).body.periods as Array<{
+            period: string;
+            planned: number;
+          }>;
+          for (const sprint of all) {
+            const only = (await api.get(`/api/v1/leadtime/throughput?groupBy=sprint&sprint=${sprint.period}`)).body
+              .periods;
+            expect(only).toEqual([expect.objectContaining({ period: sprint.period, planned: sprint.planned })]);
+          }
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
 });
 
 describe('bulk upsert for trackers without a connector', () => {

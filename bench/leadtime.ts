@@ -297,6 +297,18 @@ class BareSql {
         this.lastParameters = parameters;
         return (await client.query(sql, parameters)).rows;
       },
+      // One connection: BEGIN/COMMIT around the work, as the real Database does with a pooled client.
+      transaction: async <T>(work: (manager: unknown) => Promise<T>): Promise<T> => {
+        await client.query('BEGIN');
+        try {
+          const result = await work(undefined);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      },
     };
     this.repository = new LeadtimeRepository(database as unknown as Database);
   }

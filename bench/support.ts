@@ -234,3 +234,38 @@ export class Cleanup {
     return this.running;
   }
 }
+
+/**
+ * Seed of the API benchmarks (bench:api, bench:overhead): varied rows so the JSON mapping does real work — both
+ * kinds, 2–3 labels, credentials in some URLs and headers (redacted on the way out), optional expectedStatus and
+ * bodyMatch, several interval/timeout spellings.
+ */
+export const targetsSeed = (count: number): string => `
+  INSERT INTO targets (name, kind, url, interval_ms, timeout_ms, labels, method, expected_status, body_match,
+    headers, sample_limit, enabled, created_at, updated_at)
+  SELECT
+    format('bench-%s', lpad(i::text, 5, '0')),
+    CASE WHEN i % 3 = 0 THEN 'prometheus' ELSE 'http' END,
+    CASE
+      WHEN i % 3 = 0 THEN format('http://10.1.%s.%s:9100/metrics', (i / 250) % 250, i % 250)
+      WHEN i % 7 = 0 THEN format('https://probe:s3cret-%s@svc-%s.example.com/health', i, i)
+      ELSE format('https://svc-%s.example.com/healthz', i)
+    END,
+    (ARRAY[15000, 30000, 60000, 90000, 300000])[1 + i % 5],
+    (ARRAY[1000, 2500, 5000, 10000])[1 + i % 4],
+    jsonb_build_object('team', (ARRAY['core', 'payments', 'search', 'growth', 'infra', 'data'])[1 + i % 6],
+                       'env', (ARRAY['prod', 'staging', 'dev'])[1 + (i / 7) % 3])
+      || CASE WHEN i % 4 = 0 THEN jsonb_build_object('region', (ARRAY['eu-west', 'us-east'])[1 + i % 2])
+              ELSE '{}'::jsonb END,
+    CASE WHEN i % 3 = 0 THEN 'GET' ELSE (ARRAY['GET', 'GET', 'HEAD', 'POST'])[1 + i % 4] END,
+    CASE WHEN i % 3 <> 0 AND i % 5 = 0 THEN ARRAY[200, 204] END,
+    CASE WHEN i % 3 <> 0 AND i % 6 = 1 THEN jsonb_build_object('contains', 'ok')
+         WHEN i % 3 <> 0 AND i % 6 = 2 THEN jsonb_build_object('regex', '^up( |$)') END,
+    CASE WHEN i % 8 = 0 THEN jsonb_build_object('Authorization', format('Bearer token-%s', i), 'X-Source', 'vitals')
+         WHEN i % 8 = 4 THEN jsonb_build_object('Accept', 'application/json')
+         ELSE '{}'::jsonb END,
+    CASE WHEN i % 3 = 0 THEN (ARRAY[0, 5000, 10000])[1 + (i / 3) % 3] ELSE 0 END,
+    i % 10 <> 0,
+    now() - make_interval(mins => i),
+    now() - make_interval(mins => i) + make_interval(secs => i % 60)
+  FROM generate_series(1, ${count}) AS i`;

@@ -26,6 +26,7 @@ import {
   type LoadRequest,
   type LoadResult,
   targetsSeed,
+  runBench,
 } from './support';
 
 const TARGETS = 10_000;
@@ -263,23 +264,4 @@ async function main(cleanup: Cleanup): Promise<boolean> {
   return report(measurements, vitals);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-async function run(): Promise<number> {
-  try {
-    return (await main(cleanup)) ? 0 : 1;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-void run().then((code) => (process.exitCode = code));
+runBench(main);

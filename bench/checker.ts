@@ -37,7 +37,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmbeddedDatabase } from '../src/database/embedded';
-import { Cleanup, REPO_ROOT, formatTable, freePort } from './support';
+import { Cleanup, REPO_ROOT, formatTable, freePort, runBench } from './support';
 import {
   PgCpuMeter,
   Proc,
@@ -962,24 +962,4 @@ async function main(cleanup: Cleanup): Promise<void> {
   print(`load average at the end: ${loadAverage()}`);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-async function run(): Promise<number> {
-  try {
-    await main(cleanup);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-void run().then((code) => (process.exitCode = code));
+runBench(main);

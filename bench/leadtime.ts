@@ -30,7 +30,7 @@ import type { LeadtimeFilter } from '../src/leadtime/leadtime-filter';
 import { LeadtimeRepository } from '../src/leadtime/leadtime.repository';
 import { FakeYouTrack } from '../test/support/fake-youtrack';
 import { seedStatement, sprintName, youTrackIssues } from './leadtime-data';
-import { ChildServer, Cleanup, REPO_ROOT, createBenchDatabase, formatTable, freePort } from './support';
+import { ChildServer, Cleanup, REPO_ROOT, createBenchDatabase, formatTable, freePort, runBench } from './support';
 
 const SYNC_ISSUES = 5_000;
 const STATS_ISSUES = 100_000;
@@ -603,23 +603,4 @@ async function main(cleanup: Cleanup): Promise<boolean> {
   return report(imported, seeded, results, plans);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-async function run(): Promise<number> {
-  try {
-    return (await main(cleanup)) ? 0 : 1;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-void run().then((code) => (process.exitCode = code));
+runBench(main);

@@ -48,6 +48,7 @@ import {
   type LoadRequest,
   type LoadResult,
   targetsSeed,
+  runBench,
 } from './support';
 
 function envSeconds(name: string, fallback: number): number {
@@ -760,28 +761,4 @@ async function main(cleanup: Cleanup): Promise<boolean> {
   return report(runs, scenarios, loadAtStart);
 }
 
-const cleanup = new Cleanup();
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // `on`, not `once`: Ctrl-C reaches this process both from the terminal and relayed by tsx, and a second signal
-  // must not end the process half-way through the clean-up.
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    say(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-async function runBenchmark(): Promise<number> {
-  try {
-    return (await main(cleanup)) ? 0 : 1;
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
-}
-
-void runBenchmark().then((code) => (process.exitCode = code));
+runBench(main);

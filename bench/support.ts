@@ -269,3 +269,33 @@ export const targetsSeed = (count: number): string => `
     now() - make_interval(mins => i),
     now() - make_interval(mins => i) + make_interval(secs => i % 60)
   FROM generate_series(1, ${count}) AS i`;
+
+/**
+ * Runs a benchmark's `main` with one Cleanup that always runs: on success, on failure, and on SIGINT/SIGTERM.
+ * `main` returning false (a failed request, not a slow one) sets exit code 1.
+ */
+export function runBench(main: (cleanup: Cleanup) => Promise<boolean | void>): void {
+  const cleanup = new Cleanup();
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // `on`, not `once`: Ctrl-C reaches this process both from the terminal and relayed by tsx, and a second
+    // signal must not end the process half-way through the clean-up.
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      process.stderr.write(`bench: ${signal}: cleaning up\n`);
+      void cleanup.run().finally(() => process.exit(130));
+    });
+  }
+  const run = async (): Promise<number> => {
+    try {
+      return (await main(cleanup)) === false ? 1 : 0;
+    } catch (error) {
+      process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      return 1;
+    } finally {
+      await cleanup.run();
+    }
+  };
+  void run().then((code) => (process.exitCode = code));
+}
